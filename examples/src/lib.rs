@@ -1,0 +1,1 @@
+//! Runnable examples of `consume-runtime`; see `src/bin/`.
