@@ -1,7 +1,159 @@
-//! Annotation-driven Kafka consumers.
+//! Annotation-driven Kafka consumers: write one `async fn`, annotate it, and the runtime
+//! discovers it at boot and runs it, committing only what was handled.
 //!
-//! Write one `async fn`, annotate it with `#[consume(topic = "...", group = "...")]`, and the
-//! runtime discovers it at boot and runs it with commits that never lose a message.
-//! (Under construction: see the project's issues.)
+//! # Quickstart
+//!
+//! ```no_run
+//! use consume_runtime::{consume, HandlerError, Json, Key, Runtime};
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize)]
+//! struct LectureProgress {
+//!     lecture_id: String,
+//!     watched_seconds: u32,
+//! }
+//!
+//! #[consume(topic = "training.lecture-progress", group = "progress-printer")]
+//! async fn on_progress(
+//!     Key(learner): Key<String>,
+//!     Json(p): Json<LectureProgress>,
+//! ) -> Result<(), HandlerError> {
+//!     println!("{learner} watched {}s of {}", p.watched_seconds, p.lecture_id);
+//!     Ok(())
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), consume_runtime::Error> {
+//!     // KAFKA_BROKERS etc. from the environment; runs until SIGTERM/SIGINT.
+//!     Runtime::from_env()?.run().await
+//! }
+//! ```
+//!
+//! # How it works
+//!
+//! - **Discovery.** `#[consume]` leaves the function unchanged and submits one
+//!   [`Registration`] with `inventory`. [`Runtime::run`] collects them, sorts them, logs each
+//!   (`name topics group file:line`) and validates them ([`Error`] lists what can fail).
+//!   Handlers in a library crate are only linked if the binary uses that crate
+//!   (`use that_crate as _;`).
+//! - **One consumer per handler.** Each handler gets its own consumer (group member) and
+//!   control thread. A slow or failing handler cannot stall another's partitions or trigger
+//!   its rebalances, and the per-message path needs no lookup of "which handler".
+//! - **Partitions in parallel, each in order.** Every assigned partition gets one worker task
+//!   reading that partition's own librdkafka queue; it handles one message at a time, in
+//!   offset order. No task or channel per message.
+//! - **At-least-once.** `enable.auto.offset.store=false`: a message's offset is stored only
+//!   after its handler settled it, and the periodic commit commits stored offsets. A crash
+//!   redelivers what was not committed; nothing is committed before it was handled.
+//! - **Errors.** `Err(e)` is retried in place with bounded exponential backoff
+//!   ([`RetryPolicy`]), keeping order; [`HandlerError::permanent`] and decode rejections are
+//!   not retried. A panic counts as a retryable error. A message that fails for good is
+//!   logged at error level and counted (`consume_messages_failed_total`), then passed.
+//! - **Rebalance.** Before a partition is released, its worker finishes the message in hand
+//!   (bounded by `drain_timeout`) and stored offsets are committed synchronously.
+//!   The default assignor is eager `range`.
+//! - **Shutdown.** SIGTERM/SIGINT: stop fetching, finish in-flight messages (bounded by
+//!   `shutdown_timeout`), commit, close the consumers (leaving the groups), return. A second
+//!   signal exits at once.
+//!
+//! # Equivalent code without `#[consume]`
+//!
+//! The macro checks the signature and expands to the function plus one registration:
+//!
+//! ```
+//! use consume_runtime::__private::{erase, inventory, ErasedHandler, Registration};
+//! use consume_runtime::Json;
+//!
+//! async fn on_event(Json(v): Json<serde_json::Value>) {
+//!     let _ = v;
+//! }
+//!
+//! fn make() -> ErasedHandler {
+//!     erase(on_event)
+//! }
+//!
+//! inventory::submit! {
+//!     Registration {
+//!         name: "on_event",
+//!         topics: &["events"],
+//!         group: "demo",
+//!         module_path: module_path!(),
+//!         file: file!(),
+//!         line: line!(),
+//!         make,
+//!     }
+//! }
+//! ```
 
+mod config;
+mod consumer;
+mod error;
+pub mod extract;
+mod handler;
+mod metrics;
+mod outcome;
+mod placeholder;
+mod registry;
+mod retry;
+mod runtime;
+mod secret;
+pub mod shutdown;
+
+pub use config::Config;
+pub use error::{Error, HandlerError};
+pub use extract::{Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap};
+pub use handler::{call_handler, Handler};
+pub use metrics::{HandlerSnapshot, Metrics};
+pub use outcome::{IntoOutcome, Outcome};
+pub use registry::{registrations, HandlerPlan, Registration};
+pub use retry::RetryPolicy;
+pub use runtime::Runtime;
+pub use secret::Secret;
+
+/// Registers an `async fn` as the handler of a topic in a consumer group.
+///
+/// ```no_run
+/// use consume_runtime::{consume, Json, Meta};
+///
+/// #[consume(topic = "orders", group = "billing")]
+/// async fn bill(Json(order): Json<serde_json::Value>, meta: Meta) {
+///     println!("{order} from {}@{}", meta.partition, meta.offset);
+/// }
+/// ```
+///
+/// Keys:
+/// - `topic = "t"` or `topic = ["a", "b"]` (required);
+/// - `group = "g"` (required);
+/// - `name = "n"`: the handler's name (default: the function's name), used by the handler
+///   filter and in metrics;
+/// - `crate = "path"`: where the runtime crate is, if renamed.
+///
+/// Topic and group may contain `${VAR}` or `${VAR:default}`, resolved from the environment
+/// at boot (an unset variable without default is a boot error).
+///
+/// The function must be a free `async fn`, not generic, whose arguments are extractors
+/// ([`FromMessage`]), whose future is `Send`, and which returns `()` or `Result<(), E>` with
+/// `E: Into<HandlerError>`. Violations are compile errors on the offending token.
+#[doc(inline)]
 pub use consume_macros::consume;
+
+/// Not public API: used by the code `#[consume]` generates.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::extract::FromMessage;
+    pub use crate::handler::{erase, ErasedHandler};
+    pub use crate::outcome::IntoOutcome;
+    pub use crate::registry::Registration;
+    pub use inventory;
+
+    /// Compile-time check that a handler's future is `Send`.
+    pub fn assert_send_future<F: std::future::Future + Send>(_future: F) {}
+
+    /// Compile-time check that a handler returns a supported type.
+    pub fn assert_handler_output<F, R>(_future: F)
+    where
+        F: std::future::Future<Output = R>,
+        R: IntoOutcome,
+    {
+    }
+}

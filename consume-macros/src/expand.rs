@@ -1,0 +1,125 @@
+//! Code generation: the function unchanged, spanned compile-time checks, one registration.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, ReturnType};
+
+use crate::{args, check};
+
+/// Entry point: on any error, re-emit the function (so IDEs keep working) plus the errors,
+/// and register nothing.
+pub(crate) fn consume(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            let err = e.to_compile_error();
+            return quote! { #item #err };
+        }
+    };
+    let parsed = args::parse(attr);
+    let checked = check::signature(&func);
+    match (parsed, checked) {
+        (Ok(a), Ok(())) => expand(&func, &a),
+        (Err(mut e), Err(e2)) => {
+            e.combine(e2);
+            with_error(&func, e)
+        }
+        (Err(e), _) | (_, Err(e)) => with_error(&func, e),
+    }
+}
+
+fn with_error(func: &ItemFn, e: syn::Error) -> TokenStream {
+    let err = e.to_compile_error();
+    quote! { #func #err }
+}
+
+fn expand(func: &ItemFn, a: &args::ConsumeArgs) -> TokenStream {
+    let krate = a
+        .krate
+        .as_ref()
+        .map(|p| quote!(#p))
+        .unwrap_or_else(|| quote!(::consume_runtime));
+    let private = quote!(#krate::__private);
+    let ident = &func.sig.ident;
+    let name = a
+        .name
+        .as_ref()
+        .map(|n| n.value())
+        .unwrap_or_else(|| ident.to_string());
+    let topics = &a.topics;
+    let group = a.group.as_ref().map(|g| g.value()).unwrap_or_default();
+
+    // One bound check per argument, spanned on its type, so the compiler underlines the
+    // exact argument that is not an extractor.
+    let arg_types: Vec<&syn::Type> = func
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(&*t.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let arg_checks = arg_types.iter().enumerate().map(|(i, ty)| {
+        let check = format_ident!("__consume_check_arg_{}", i);
+        quote_spanned! {ty.span()=>
+            #[allow(non_snake_case, dead_code, clippy::extra_unused_type_parameters)]
+            fn #check() where #ty: #private::FromMessage {}
+        }
+    });
+
+    // The future must be `Send` and its output a supported return type; both checks call
+    // the handler with arguments of the declared types (never run, only type-checked).
+    let params: Vec<_> = (0..arg_types.len())
+        .map(|i| format_ident!("__consume_arg_{}", i))
+        .collect();
+    let ret_span = match &func.sig.output {
+        ReturnType::Default => func.sig.ident.span(),
+        ReturnType::Type(_, ty) => ty.span(),
+    };
+    let async_span = func
+        .sig
+        .asyncness
+        .map(|a| a.span())
+        .unwrap_or_else(Span::call_site);
+    let send_check = quote_spanned! {async_span=>
+        #[allow(non_snake_case, dead_code, unused_variables, clippy::too_many_arguments)]
+        fn __consume_check_future_is_send(#(#params: #arg_types),*) {
+            #private::assert_send_future(#ident(#(#params),*));
+        }
+    };
+    let ret_check = quote_spanned! {ret_span=>
+        #[allow(non_snake_case, dead_code, unused_variables, clippy::too_many_arguments)]
+        fn __consume_check_return_type(#(#params: #arg_types),*) {
+            #private::assert_handler_output(#ident(#(#params),*));
+        }
+    };
+
+    quote! {
+        #func
+
+        #[doc(hidden)]
+        const _: () = {
+            #(#arg_checks)*
+            #send_check
+            #ret_check
+
+            fn __consume_make() -> #private::ErasedHandler {
+                #private::erase(#ident)
+            }
+
+            #private::inventory::submit! {
+                #private::Registration {
+                    name: #name,
+                    topics: &[#(#topics),*],
+                    group: #group,
+                    module_path: ::core::module_path!(),
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    make: __consume_make,
+                }
+            }
+        };
+    }
+}

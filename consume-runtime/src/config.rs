@@ -1,0 +1,275 @@
+//! [`Config`]: how to reach Kafka and how the runtime behaves, from code or the environment.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+
+use crate::error::Error;
+use crate::retry::RetryPolicy;
+use crate::secret::{is_sensitive_property, Secret};
+
+/// Connection and runtime settings. Build it in code or with [`Config::from_env`].
+///
+/// Consumers get these defaults (a passthrough property overrides any of them except
+/// `enable.auto.offset.store`, which must stay `false` for at-least-once delivery):
+///
+/// | property | value | why |
+/// |---|---|---|
+/// | `enable.auto.offset.store` | `false` | an offset is stored only after its message settled |
+/// | `enable.auto.commit` | `true`, every `auto.commit.interval.ms` = 1000 | commits what was stored |
+/// | `auto.offset.reset` | `earliest` | a new group reads what is already there instead of skipping it |
+/// | `partition.assignment.strategy` | `range` (eager) | cooperative-sticky with manual offset storage has open librdkafka bugs |
+/// | `enable.partition.eof` | `false` | |
+#[derive(Clone)]
+pub struct Config {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// `security.protocol` (`plaintext`, `ssl`, `sasl_plaintext`, `sasl_ssl`).
+    pub security_protocol: Option<String>,
+    /// `sasl.mechanisms` (e.g. `SCRAM-SHA-512`).
+    pub sasl_mechanism: Option<String>,
+    /// `sasl.username`.
+    pub sasl_username: Option<String>,
+    /// `sasl.password`.
+    pub sasl_password: Option<Secret>,
+    /// `ssl.ca.location`: CA certificate(s) to trust.
+    pub ssl_ca_location: Option<String>,
+    /// Prefix of `client.id` (the handler name is appended).
+    pub client_id: String,
+    /// Any other librdkafka property, passed through as is.
+    pub properties: BTreeMap<String, String>,
+    /// How long boot waits for the cluster to answer.
+    pub boot_timeout: Duration,
+    /// How long a revocation waits for in-flight messages before abandoning them.
+    pub drain_timeout: Duration,
+    /// How long shutdown waits for in-flight messages (keep it under Kubernetes'
+    /// `terminationGracePeriodSeconds`).
+    pub shutdown_timeout: Duration,
+    /// Retry policy of every handler.
+    pub retry: RetryPolicy,
+}
+
+impl Config {
+    /// Settings for the given `bootstrap.servers`, with defaults for the rest.
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            security_protocol: None,
+            sasl_mechanism: None,
+            sasl_username: None,
+            sasl_password: None,
+            ssl_ca_location: None,
+            client_id: "consume".to_owned(),
+            properties: BTreeMap::new(),
+            boot_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(20),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Reads the environment:
+    ///
+    /// | variable | setting |
+    /// |---|---|
+    /// | `KAFKA_BROKERS` | brokers (default `localhost:9092`) |
+    /// | `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL_CA_LOCATION` | security |
+    /// | `KAFKA_CLIENT_ID` | client id prefix |
+    /// | `CONSUME_RDKAFKA_<NAME>` | librdkafka property `<name>` (lower-cased, `_` → `.`), e.g. `CONSUME_RDKAFKA_FETCH_MIN_BYTES` |
+    /// | `CONSUME_BOOT_TIMEOUT_MS`, `CONSUME_DRAIN_TIMEOUT_MS`, `CONSUME_SHUTDOWN_TIMEOUT_MS` | timeouts |
+    /// | `CONSUME_RETRY_MAX_ATTEMPTS`, `CONSUME_RETRY_BASE_MS`, `CONSUME_RETRY_CAP_MS` | retry policy |
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a number does not parse.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// [`Config::from_env`] over the given variables (for tests).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a number does not parse.
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, Error> {
+        let vars: BTreeMap<String, String> = vars.into_iter().collect();
+        let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
+        let mut c = Config::new(get("KAFKA_BROKERS").unwrap_or_else(|| "localhost:9092".to_owned()));
+        c.security_protocol = get("KAFKA_SECURITY_PROTOCOL");
+        c.sasl_mechanism = get("KAFKA_SASL_MECHANISM");
+        c.sasl_username = get("KAFKA_SASL_USERNAME");
+        c.sasl_password = get("KAFKA_SASL_PASSWORD").map(Secret::new);
+        c.ssl_ca_location = get("KAFKA_SSL_CA_LOCATION");
+        if let Some(id) = get("KAFKA_CLIENT_ID") {
+            c.client_id = id;
+        }
+        for (k, v) in &vars {
+            if let Some(prop) = k.strip_prefix("CONSUME_RDKAFKA_") {
+                c.properties
+                    .insert(prop.to_ascii_lowercase().replace('_', "."), v.clone());
+            }
+        }
+        let millis = |k: &str| -> Result<Option<Duration>, Error> {
+            get(k)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .map(Duration::from_millis)
+                        .map_err(|_| Error::Config(format!("{k}={v:?} is not a number of milliseconds")))
+                })
+                .transpose()
+        };
+        if let Some(d) = millis("CONSUME_BOOT_TIMEOUT_MS")? {
+            c.boot_timeout = d;
+        }
+        if let Some(d) = millis("CONSUME_DRAIN_TIMEOUT_MS")? {
+            c.drain_timeout = d;
+        }
+        if let Some(d) = millis("CONSUME_SHUTDOWN_TIMEOUT_MS")? {
+            c.shutdown_timeout = d;
+        }
+        if let Some(d) = millis("CONSUME_RETRY_BASE_MS")? {
+            c.retry.base = d;
+        }
+        if let Some(d) = millis("CONSUME_RETRY_CAP_MS")? {
+            c.retry.cap = d;
+        }
+        if let Some(v) = get("CONSUME_RETRY_MAX_ATTEMPTS") {
+            c.retry.max_attempts = v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| Error::Config(format!("CONSUME_RETRY_MAX_ATTEMPTS={v:?} is not a number ≥ 1")))?;
+        }
+        Ok(c)
+    }
+
+    /// Sets a librdkafka property (passthrough).
+    pub fn property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.insert(name.into(), value.into());
+        self
+    }
+
+    /// Connection settings shared by every client (consumers, admin, producers).
+    pub(crate) fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        if let Some(v) = &self.security_protocol {
+            c.set("security.protocol", v);
+        }
+        if let Some(v) = &self.sasl_mechanism {
+            c.set("sasl.mechanisms", v);
+        }
+        if let Some(v) = &self.sasl_username {
+            c.set("sasl.username", v);
+        }
+        if let Some(v) = &self.sasl_password {
+            c.set("sasl.password", v.expose());
+        }
+        if let Some(v) = &self.ssl_ca_location {
+            c.set("ssl.ca.location", v);
+        }
+        c
+    }
+
+    /// The configuration of one handler's consumer.
+    pub(crate) fn consumer_config(&self, handler: &str, group: &str) -> Result<ClientConfig, Error> {
+        if let Some(v) = self.properties.get("enable.auto.offset.store") {
+            if v.trim() != "false" {
+                return Err(Error::Config(format!(
+                    "enable.auto.offset.store={v} would commit messages before they are handled; \
+                     the runtime stores offsets itself after each message settles"
+                )));
+            }
+        }
+        let mut c = self.client_config();
+        c.set("group.id", group)
+            .set("client.id", format!("{}-{handler}", self.client_id))
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            .set("auto.offset.reset", "earliest")
+            .set("partition.assignment.strategy", "range")
+            .set("enable.partition.eof", "false");
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c.set("enable.auto.offset.store", "false");
+        Ok(c)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let props: BTreeMap<&str, &str> = self
+            .properties
+            .iter()
+            .map(|(k, v)| {
+                let shown = if is_sensitive_property(k) { "***" } else { v.as_str() };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("Config")
+            .field("brokers", &self.brokers)
+            .field("security_protocol", &self.security_protocol)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field("sasl_username", &self.sasl_username)
+            .field("sasl_password", &self.sasl_password)
+            .field("ssl_ca_location", &self.ssl_ca_location)
+            .field("client_id", &self.client_id)
+            .field("properties", &props)
+            .field("boot_timeout", &self.boot_timeout)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn reads_the_environment() {
+        let c = Config::from_vars(vars(&[
+            ("KAFKA_BROKERS", "b1:9094,b2:9094"),
+            ("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+            ("KAFKA_SASL_PASSWORD", "hunter2"),
+            ("CONSUME_RDKAFKA_FETCH_MIN_BYTES", "1024"),
+            ("CONSUME_RDKAFKA_SSL_KEY_PEM", "-----BEGIN PRIVATE KEY-----"),
+            ("CONSUME_RETRY_MAX_ATTEMPTS", "3"),
+            ("CONSUME_DRAIN_TIMEOUT_MS", "2500"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.brokers, "b1:9094,b2:9094");
+        assert_eq!(c.properties.get("fetch.min.bytes").map(String::as_str), Some("1024"));
+        assert_eq!(c.retry.max_attempts, 3);
+        assert_eq!(c.drain_timeout, Duration::from_millis(2500));
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(!debug.contains("BEGIN PRIVATE KEY"), "{debug}");
+        assert!(debug.contains("fetch.min.bytes"), "{debug}");
+    }
+
+    #[test]
+    fn bad_numbers_are_config_errors() {
+        let e = Config::from_vars(vars(&[("CONSUME_DRAIN_TIMEOUT_MS", "soon")])).expect_err("bad");
+        assert!(e.to_string().contains("CONSUME_DRAIN_TIMEOUT_MS"), "{e}");
+        assert!(Config::from_vars(vars(&[("CONSUME_RETRY_MAX_ATTEMPTS", "0")])).is_err());
+    }
+
+    #[test]
+    fn offsets_are_never_stored_before_handling() {
+        let c = Config::new("b:9092").property("enable.auto.offset.store", "true");
+        let e = c.consumer_config("h", "g").expect_err("refused");
+        assert!(e.to_string().contains("enable.auto.offset.store"), "{e}");
+        let c = Config::new("b:9092").property("fetch.min.bytes", "1");
+        let cc = c.consumer_config("h", "g").expect("valid");
+        assert_eq!(cc.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(cc.get("group.id"), Some("g"));
+        assert_eq!(cc.get("client.id"), Some("consume-h"));
+    }
+}

@@ -1,0 +1,200 @@
+//! The per-partition loop: receive → handle (retrying in place) → store the offset.
+//!
+//! One task per assigned partition, spawned once per assignment; messages are handled one
+//! at a time in offset order, with no per-message task or channel. An offset is stored (and
+//! so becomes committable) only after its message settled.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use futures::FutureExt as _;
+use rdkafka::consumer::base_consumer::PartitionQueue;
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::message::{BorrowedMessage, Message as _};
+use tokio::runtime::Handle;
+
+use super::context::RuntimeContext;
+use super::control::WorkerControl;
+use super::queue::AsyncPartitionQueue;
+use crate::error::HandlerError;
+use crate::extract::{Delivery, StateMap};
+use crate::handler::Handler;
+use crate::metrics::HandlerMetrics;
+use crate::outcome::Outcome;
+use crate::retry::RetryPolicy;
+
+/// What every worker of one handler shares.
+#[derive(Debug)]
+pub(crate) struct HandlerShared {
+    pub(crate) name: Arc<str>,
+    pub(crate) group: Arc<str>,
+    pub(crate) state: Arc<StateMap>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) metrics: Arc<HandlerMetrics>,
+    pub(crate) rt: Handle,
+}
+
+/// Everything a partition worker needs except the handler (which the erased handler adds).
+pub(crate) struct Worker {
+    pub(crate) queue: PartitionQueue<RuntimeContext>,
+    pub(crate) consumer: Arc<BaseConsumer<RuntimeContext>>,
+    pub(crate) control: Arc<WorkerControl>,
+    pub(crate) shared: Arc<HandlerShared>,
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: i32,
+}
+
+/// How one message ended.
+enum Settled {
+    /// Handled, or failed for good and reported: move past it.
+    Done,
+    /// Cut short by a stop request before it settled: do not store its offset.
+    Interrupted,
+}
+
+impl Worker {
+    pub(crate) fn spawn<H, A>(self, handler: H) -> tokio::task::JoinHandle<()>
+    where
+        H: Handler<A>,
+        A: 'static,
+    {
+        let rt = self.shared.rt.clone();
+        rt.spawn(self.run(handler))
+    }
+
+    async fn run<H, A>(self, handler: H)
+    where
+        H: Handler<A>,
+    {
+        let Worker {
+            queue,
+            consumer,
+            control,
+            shared,
+            topic,
+            partition,
+        } = self;
+        let queue = AsyncPartitionQueue::new(queue);
+        tracing::debug!(handler = %shared.name, %topic, partition, "partition worker started");
+        while let Some(received) = queue.recv(control.stop_token()).await {
+            let msg = match received {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(handler = %shared.name, %topic, partition, error = %e, "consume error");
+                    continue;
+                }
+            };
+            match settle(&handler, &msg, &topic, &shared, &control).await {
+                Settled::Done => {
+                    if control.may_store() {
+                        // ERR__STATE: the partition was revoked meanwhile; the next owner
+                        // redelivers this message (a duplicate, never a loss).
+                        if let Err(e) = consumer.store_offset_from_message(&msg) {
+                            tracing::debug!(handler = %shared.name, %topic, partition, offset = msg.offset(), error = %e, "offset not stored");
+                        }
+                    }
+                }
+                Settled::Interrupted => break,
+            }
+        }
+        drop(queue);
+        tracing::debug!(handler = %shared.name, %topic, partition, "partition worker stopped");
+        control.mark_done();
+    }
+}
+
+/// Runs the handler on one message until it settles, retrying in place.
+async fn settle<H, A>(
+    handler: &H,
+    msg: &BorrowedMessage<'_>,
+    topic: &Arc<str>,
+    shared: &HandlerShared,
+    control: &WorkerControl,
+) -> Settled
+where
+    H: Handler<A>,
+{
+    let mut attempt = 1u32;
+    loop {
+        let delivery = Delivery {
+            topic,
+            partition: msg.partition(),
+            offset: msg.offset(),
+            timestamp: msg.timestamp(),
+            key: msg.key(),
+            payload: msg.payload(),
+            headers: msg.headers(),
+            state: &shared.state,
+            attempt,
+        };
+        let outcome = AssertUnwindSafe(handler.call(&delivery))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                shared.metrics.panics.fetch_add(1, Ordering::Relaxed);
+                Outcome::Retry(HandlerError::retryable(PanicError(panic_message(&panic))))
+            });
+        let error = match outcome {
+            Outcome::Ack => {
+                shared.metrics.handled.fetch_add(1, Ordering::Relaxed);
+                return Settled::Done;
+            }
+            Outcome::Fail(e) => {
+                report_failure(shared, &delivery, &e, "permanent error");
+                return Settled::Done;
+            }
+            Outcome::Retry(e) => e,
+        };
+        if attempt >= shared.retry.max_attempts {
+            report_failure(shared, &delivery, &error, "retries exhausted");
+            return Settled::Done;
+        }
+        attempt += 1;
+        let wait = shared.retry.backoff(attempt);
+        tracing::warn!(
+            handler = %shared.name, topic = %delivery.topic, partition = delivery.partition,
+            offset = delivery.offset, attempt, wait_ms = wait.as_millis() as u64,
+            error = %error, "handler failed; retrying"
+        );
+        shared.metrics.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::select! {
+            biased;
+            _ = control.stop_token().cancelled() => return Settled::Interrupted,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// A message that failed for good: logged at error level and counted, then passed (the
+/// dead-letter topic, when configured, receives it instead).
+fn report_failure(shared: &HandlerShared, d: &Delivery<'_>, e: &HandlerError, why: &str) {
+    shared.metrics.failed.fetch_add(1, Ordering::Relaxed);
+    tracing::error!(
+        handler = %shared.name, group = %shared.group, topic = %d.topic, partition = d.partition,
+        offset = d.offset, attempts = d.attempt, error = %e,
+        "message failed ({why}); skipping it"
+    );
+}
+
+/// A handler panic, as an error.
+#[derive(Debug)]
+struct PanicError(String);
+
+impl std::fmt::Display for PanicError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "handler panicked: {}", self.0)
+    }
+}
+
+impl std::error::Error for PanicError {}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_owned()
+    }
+}

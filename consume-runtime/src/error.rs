@@ -1,0 +1,198 @@
+//! Errors: [`HandlerError`] (what a handler returns) and [`Error`] (boot and infrastructure).
+
+use std::fmt;
+use std::time::Duration;
+
+/// The error a handler returns. Retryable by default: any `std::error::Error` converts into
+/// it with `?`. Wrap with [`HandlerError::permanent`] for errors that retrying cannot fix
+/// (the message then goes where failed messages go, without retries).
+///
+/// Like `anyhow::Error`, it does not implement `std::error::Error` itself, so that
+/// `impl<E: Error> From<E>` can exist.
+pub struct HandlerError {
+    permanent: bool,
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl HandlerError {
+    /// A retryable error (the default for `?`).
+    pub fn retryable(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self {
+            permanent: false,
+            source: e.into(),
+        }
+    }
+
+    /// An error that retrying cannot fix: the message is not retried.
+    pub fn permanent(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self {
+            permanent: true,
+            source: e.into(),
+        }
+    }
+
+    /// Whether this error skips the retries.
+    pub fn is_permanent(&self) -> bool {
+        self.permanent
+    }
+
+    /// The underlying error.
+    pub fn source(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.source
+    }
+
+    /// Consumes the error, returning the underlying error.
+    pub fn into_source(self) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self.source
+    }
+}
+
+impl<E> From<E> for HandlerError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(e: E) -> Self {
+        Self::retryable(e)
+    }
+}
+
+impl fmt::Debug for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerError")
+            .field("permanent", &self.permanent)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.source, f)?;
+        let mut cause = self.source.source();
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
+/// Boot and infrastructure errors of the runtime. Each message names the handler, topic or
+/// group concerned and says how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No `#[consume]` handler was linked into the binary (or all were filtered out).
+    #[error(
+        "no #[consume] handlers found{filter}. Handlers defined in a library crate are only \
+         linked when the binary uses that crate: add `use that_crate as _;` to main.rs"
+    )]
+    NoHandlers {
+        /// Describes the active handler filter, if any.
+        filter: String,
+    },
+    /// Two handlers consume the same topic in the same group.
+    #[error(
+        "handlers `{first}` ({first_at}) and `{second}` ({second_at}) both consume topic \
+         `{topic}` in group `{group}`; one group reads a topic once: merge them or use \
+         different groups"
+    )]
+    DuplicateHandler {
+        /// The topic.
+        topic: String,
+        /// The group.
+        group: String,
+        /// First handler's name.
+        first: String,
+        /// Where it is defined (`file:line`).
+        first_at: String,
+        /// Second handler's name.
+        second: String,
+        /// Where it is defined.
+        second_at: String,
+    },
+    /// Two handlers share one name (names select handlers and label metrics).
+    #[error("two handlers are named `{name}` ({first_at} and {second_at}); set `name = \"...\"` on one")]
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// Where the first is defined.
+        first_at: String,
+        /// Where the second is defined.
+        second_at: String,
+    },
+    /// A handler takes `State<T>` but no value of `T` was provided.
+    #[error(
+        "handler `{handler}` ({at}) takes `State<{type_name}>`, but no `{type_name}` was \
+         provided: call `.state(value)` on the runtime builder"
+    )]
+    MissingState {
+        /// The handler.
+        handler: String,
+        /// Where it is defined.
+        at: String,
+        /// The missing type.
+        type_name: &'static str,
+    },
+    /// A `${VAR}` placeholder in a topic or group has no value.
+    #[error(
+        "handler `{handler}` ({at}): environment variable `{var}` used in \"{template}\" is not \
+         set; set it or give a default with `${{{var}:default}}`"
+    )]
+    UnresolvedPlaceholder {
+        /// The handler.
+        handler: String,
+        /// Where it is defined.
+        at: String,
+        /// The variable.
+        var: String,
+        /// The topic or group text containing it.
+        template: String,
+    },
+    /// A handler filter names a handler or group that does not exist.
+    #[error("handler filter `{selector}` matches no handler; known handlers: {known}")]
+    UnknownSelector {
+        /// The selector that matched nothing.
+        selector: String,
+        /// The handlers that exist, `name (group)`.
+        known: String,
+    },
+    /// The cluster did not answer within the boot deadline.
+    #[error(
+        "cannot reach Kafka at {brokers} within {waited:?}: {cause}. Check the brokers address \
+         (KAFKA_BROKERS), security settings and network"
+    )]
+    ClusterUnreachable {
+        /// The bootstrap servers.
+        brokers: String,
+        /// How long the runtime waited.
+        waited: Duration,
+        /// librdkafka's error.
+        cause: String,
+    },
+    /// A subscribed topic does not exist.
+    #[error(
+        "topic `{topic}` (handler `{handler}`, {at}) does not exist on the cluster; create it, \
+         or enable `create_missing_topics` on the runtime builder"
+    )]
+    TopicMissing {
+        /// The topic.
+        topic: String,
+        /// The handler.
+        handler: String,
+        /// Where it is defined.
+        at: String,
+    },
+    /// A configuration value is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// librdkafka refused to create a client or failed an operation.
+    #[error("Kafka client error ({context}): {source}")]
+    Kafka {
+        /// What the runtime was doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+}

@@ -1,0 +1,36 @@
+//! [`Json<T>`]: the value decoded from JSON.
+
+use serde::de::DeserializeOwned;
+
+use super::{Delivery, FromMessage, Rejection};
+
+/// The message value decoded from JSON into `T`. A value that is not valid JSON for `T`, or
+/// a tombstone (null value), is a permanent rejection.
+///
+/// ```
+/// use consume_runtime::Json;
+/// # #[derive(serde::Deserialize)] struct Progress { watched_seconds: u32 }
+/// async fn handler(Json(p): Json<Progress>) {
+///     let _ = p.watched_seconds;
+/// }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromMessage for Json<T> {
+    async fn from_message(d: &Delivery<'_>) -> Result<Self, Rejection> {
+        let bytes = d
+            .payload()
+            .ok_or_else(|| Rejection::permanent("Json", "the message has no value (tombstone)"))?;
+        serde_json::from_slice(bytes)
+            .map(Json)
+            .map_err(|e| Rejection::permanent("Json", e))
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}

@@ -1,0 +1,89 @@
+//! [`State<T>`]: shared application state, provided once at boot.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+
+use super::{Delivery, FromMessage, Rejection};
+
+/// A value provided with `.state(value)` on the runtime builder, cloned for each message
+/// (wrap large state in an `Arc`). A handler taking `State<T>` when no `T` was provided is
+/// a boot error, never a per-message failure.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct State<T>(pub T);
+
+impl<T: Clone + Send + Sync + 'static> FromMessage for State<T> {
+    async fn from_message(d: &Delivery<'_>) -> Result<Self, Rejection> {
+        d.state().get::<T>().cloned().map(State).ok_or_else(|| {
+            // Unreachable after the boot check; kept as a clear error rather than a panic.
+            Rejection::permanent(
+                "State",
+                format!("no `{}` was provided to the runtime", std::any::type_name::<T>()),
+            )
+        })
+    }
+
+    fn requirements(r: &mut Requirements) {
+        r.require_state::<T>();
+    }
+}
+
+impl<T> std::ops::Deref for State<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Values of distinct types, looked up by type.
+#[derive(Default)]
+pub struct StateMap {
+    values: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    names: Vec<&'static str>,
+}
+
+impl StateMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the value of type `T`.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        if self.values.insert(TypeId::of::<T>(), Box::new(value)).is_none() {
+            self.names.push(std::any::type_name::<T>());
+        }
+    }
+
+    /// The value of type `T`, if provided.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.values
+            .get(&TypeId::of::<T>())
+            .and_then(|b| b.downcast_ref::<T>())
+    }
+
+    pub(crate) fn contains(&self, id: TypeId) -> bool {
+        self.values.contains_key(&id)
+    }
+}
+
+impl fmt::Debug for StateMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Type names only: state values may hold secrets.
+        f.debug_struct("StateMap").field("types", &self.names).finish()
+    }
+}
+
+/// What a handler's extractors need from the runtime, collected at boot.
+#[derive(Debug, Default)]
+pub struct Requirements {
+    pub(crate) states: Vec<(TypeId, &'static str)>,
+}
+
+impl Requirements {
+    /// Declares that a value of type `T` must be provided with `.state(...)`.
+    pub fn require_state<T: 'static>(&mut self) {
+        self.states
+            .push((TypeId::of::<T>(), std::any::type_name::<T>()));
+    }
+}

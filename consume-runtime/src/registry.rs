@@ -1,0 +1,257 @@
+//! Handler discovery: the registrations `#[consume]` submits, and their validation at boot.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::extract::StateMap;
+use crate::handler::ErasedHandler;
+use crate::placeholder;
+
+/// One `#[consume]` handler, as registered at link time. Built by the macro; not meant to be
+/// written by hand (but possible: see the equivalent code in the `#[consume]` docs).
+#[derive(Debug)]
+pub struct Registration {
+    /// Handler name (the function's name unless `name = "..."`).
+    pub name: &'static str,
+    /// Topics, possibly with `${VAR}` placeholders.
+    pub topics: &'static [&'static str],
+    /// Consumer group, possibly with placeholders.
+    pub group: &'static str,
+    /// `module_path!()` of the handler.
+    pub module_path: &'static str,
+    /// `file!()` of the handler.
+    pub file: &'static str,
+    /// `line!()` of the handler.
+    pub line: u32,
+    /// Builds the type-erased handler.
+    pub make: fn() -> ErasedHandler,
+}
+
+inventory::collect!(Registration);
+
+impl Registration {
+    /// `file:line` of the handler.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// Every registration linked into the binary, in a stable order (inventory's is not).
+pub fn registrations() -> Vec<&'static Registration> {
+    let mut all: Vec<&'static Registration> = inventory::iter::<Registration>.into_iter().collect();
+    all.sort_by(|a, b| {
+        (a.group, a.name, a.file, a.line).cmp(&(b.group, b.name, b.file, b.line))
+    });
+    all
+}
+
+/// A handler resolved for this run: placeholders substituted, validated.
+#[derive(Debug, Clone)]
+pub struct HandlerPlan {
+    /// Handler name.
+    pub name: String,
+    /// Resolved topics.
+    pub topics: Vec<String>,
+    /// Resolved group.
+    pub group: String,
+    /// `file:line`.
+    pub location: String,
+    /// `module_path!()`.
+    pub module_path: String,
+    pub(crate) handler: ErasedHandler,
+}
+
+/// Resolves and validates `regs` against the handler filter and the provided state.
+///
+/// `selectors` (empty: all handlers) are handler names or `group:<group id>`.
+pub(crate) fn plan(
+    regs: &[&Registration],
+    selectors: &[String],
+    state: &StateMap,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Arc<HandlerPlan>>, Error> {
+    // Names are unique (they select handlers and label metrics).
+    let mut by_name: BTreeMap<&str, &Registration> = BTreeMap::new();
+    for r in regs {
+        if let Some(first) = by_name.insert(r.name, r) {
+            return Err(Error::DuplicateName {
+                name: r.name.to_owned(),
+                first_at: first.location(),
+                second_at: r.location(),
+            });
+        }
+    }
+
+    let mut plans = Vec::with_capacity(regs.len());
+    for r in regs {
+        let at = r.location();
+        let resolve = |template: &str| {
+            placeholder::resolve(template, lookup).map_err(|var| Error::UnresolvedPlaceholder {
+                handler: r.name.to_owned(),
+                at: at.clone(),
+                var,
+                template: template.to_owned(),
+            })
+        };
+        let group = resolve(r.group)?;
+        let topics = r.topics.iter().map(|t| resolve(t)).collect::<Result<Vec<_>, _>>()?;
+        plans.push(HandlerPlan {
+            name: r.name.to_owned(),
+            topics,
+            group,
+            location: at.clone(),
+            module_path: r.module_path.to_owned(),
+            handler: (r.make)(),
+        });
+    }
+
+    // The filter.
+    if !selectors.is_empty() {
+        for s in selectors {
+            let hit = plans.iter().any(|p| selects(s, p));
+            if !hit {
+                let known = plans
+                    .iter()
+                    .map(|p| format!("{} (group:{})", p.name, p.group))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(Error::UnknownSelector {
+                    selector: s.clone(),
+                    known: if known.is_empty() { "none".to_owned() } else { known },
+                });
+            }
+        }
+        plans.retain(|p| selectors.iter().any(|s| selects(s, p)));
+    }
+    if plans.is_empty() {
+        return Err(Error::NoHandlers {
+            filter: if selectors.is_empty() {
+                String::new()
+            } else {
+                format!(" matching {selectors:?}")
+            },
+        });
+    }
+
+    // One handler per (topic, group).
+    let mut owners: BTreeMap<(&str, &str), &HandlerPlan> = BTreeMap::new();
+    for p in &plans {
+        for t in &p.topics {
+            if let Some(first) = owners.insert((t.as_str(), p.group.as_str()), p) {
+                return Err(Error::DuplicateHandler {
+                    topic: t.clone(),
+                    group: p.group.clone(),
+                    first: first.name.clone(),
+                    first_at: first.location.clone(),
+                    second: p.name.clone(),
+                    second_at: p.location.clone(),
+                });
+            }
+        }
+    }
+
+    // Every `State<T>` is provided.
+    for p in &plans {
+        for (id, type_name) in p.handler.requirements().states {
+            if !state.contains(id) {
+                return Err(Error::MissingState {
+                    handler: p.name.clone(),
+                    at: p.location.clone(),
+                    type_name,
+                });
+            }
+        }
+    }
+    Ok(plans.into_iter().map(Arc::new).collect())
+}
+
+fn selects(selector: &str, p: &HandlerPlan) -> bool {
+    match selector.strip_prefix("group:") {
+        Some(g) => p.group == g,
+        None => p.name == selector,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::State;
+    use crate::handler::erase;
+
+    async fn plain() {}
+    async fn needs_state(_s: State<u32>) {}
+
+    fn make_plain() -> ErasedHandler {
+        erase(plain)
+    }
+    fn make_stateful() -> ErasedHandler {
+        erase(needs_state)
+    }
+
+    fn reg(name: &'static str, topics: &'static [&'static str], group: &'static str) -> Registration {
+        Registration { name, topics, group, module_path: "m", file: "f.rs", line: 1, make: make_plain }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn no_handlers_says_how_to_link_a_crate() {
+        let e = plan(&[], &[], &StateMap::new(), &no_env).expect_err("empty");
+        assert!(e.to_string().contains("use that_crate as _;"), "{e}");
+    }
+
+    #[test]
+    fn same_topic_twice_in_one_group_is_refused() {
+        let a = reg("a", &["t"], "g");
+        let b = reg("b", &["x", "t"], "g");
+        let e = plan(&[&a, &b], &[], &StateMap::new(), &no_env).expect_err("dup");
+        assert!(matches!(e, Error::DuplicateHandler { ref topic, .. } if topic == "t"), "{e}");
+        // Different groups may read the same topic.
+        let c = reg("c", &["t"], "other");
+        assert_eq!(plan(&[&a, &c], &[], &StateMap::new(), &no_env).expect("ok").len(), 2);
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let a = reg("a", &["t1"], "g");
+        let b = reg("a", &["t2"], "g2");
+        assert!(matches!(plan(&[&a, &b], &[], &StateMap::new(), &no_env), Err(Error::DuplicateName { .. })));
+    }
+
+    #[test]
+    fn missing_state_names_the_type_and_handler() {
+        let r = Registration { make: make_stateful, ..reg("stateful", &["t"], "g") };
+        let e = plan(&[&r], &[], &StateMap::new(), &no_env).expect_err("missing");
+        let msg = e.to_string();
+        assert!(msg.contains("State<u32>") && msg.contains("stateful") && msg.contains("f.rs:1"), "{msg}");
+        let mut st = StateMap::new();
+        st.insert(7u32);
+        assert!(plan(&[&r], &[], &st, &no_env).is_ok());
+    }
+
+    #[test]
+    fn placeholders_resolve_or_fail_clearly() {
+        let r = reg("p", &["${ENV:dev}.events"], "${GROUP}");
+        let e = plan(&[&r], &[], &StateMap::new(), &no_env).expect_err("unset");
+        assert!(e.to_string().contains("`GROUP`"), "{e}");
+        let env = |n: &str| (n == "GROUP").then(|| "billing".to_owned());
+        let p = plan(&[&r], &[], &StateMap::new(), &env).expect("resolved");
+        assert_eq!(p[0].group, "billing");
+        assert_eq!(p[0].topics, vec!["dev.events".to_owned()]);
+    }
+
+    #[test]
+    fn filters_by_name_or_group() {
+        let a = reg("a", &["t1"], "g1");
+        let b = reg("b", &["t2"], "g2");
+        let only_a = plan(&[&a, &b], &["a".into()], &StateMap::new(), &no_env).expect("ok");
+        assert_eq!(only_a.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["a"]);
+        let g2 = plan(&[&a, &b], &["group:g2".into()], &StateMap::new(), &no_env).expect("ok");
+        assert_eq!(g2.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["b"]);
+        let e = plan(&[&a, &b], &["nope".into()], &StateMap::new(), &no_env).expect_err("unknown");
+        assert!(e.to_string().contains("a (group:g1)"), "{e}");
+    }
+}

@@ -1,0 +1,278 @@
+//! [`Runtime`]: boot (discover, validate, connect), run, and shut down gracefully.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::error::RDKafkaErrorCode;
+
+use crate::config::Config;
+use crate::consumer::member::{self, MemberSpec};
+use crate::consumer::worker::HandlerShared;
+use crate::error::Error;
+use crate::extract::StateMap;
+use crate::metrics::Metrics;
+use crate::registry::{self, HandlerPlan, Registration};
+
+/// Runs every `#[consume]` handler linked into the binary.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), consume_runtime::Error> {
+/// consume_runtime::Runtime::from_env()?
+///     .state(String::from("shared"))
+///     .run()
+///     .await
+/// # }
+/// ```
+pub struct Runtime {
+    config: Config,
+    state: StateMap,
+    selectors: Vec<String>,
+    create_topics: Option<i32>,
+    metrics: Metrics,
+    registrations: Option<Vec<&'static Registration>>,
+    vars: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .field("selectors", &self.selectors)
+            .field("create_topics", &self.create_topics)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the given settings, running every linked handler.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            state: StateMap::new(),
+            selectors: Vec::new(),
+            create_topics: None,
+            metrics: Metrics::default(),
+            registrations: None,
+            vars: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Settings from the environment ([`Config::from_env`]); `CONSUME_HANDLERS`
+    /// (comma-separated handler names or `group:<id>`) limits which handlers run.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for unparsable variables.
+    pub fn from_env() -> Result<Self, Error> {
+        let mut rt = Self::new(Config::from_env()?);
+        if let Ok(sel) = std::env::var("CONSUME_HANDLERS") {
+            rt = rt.only(sel.split(',').map(str::trim).filter(|s| !s.is_empty()));
+        }
+        Ok(rt)
+    }
+
+    /// Provides a value for handlers taking `State<T>` (one value per type).
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Runs only the selected handlers: names, or `group:<group id>`. Lets one binary be
+    /// deployed as several Deployments.
+    pub fn only<I, S>(mut self, selectors: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.selectors.extend(selectors.into_iter().map(Into::into));
+        self
+    }
+
+    /// Gives a value to a `${NAME}` placeholder of topics and groups; takes precedence over
+    /// the environment variable of the same name.
+    pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    /// Creates subscribed topics that do not exist (with this many partitions, replication
+    /// factor from the broker default) instead of failing at boot.
+    pub fn create_missing_topics(mut self, partitions: i32) -> Self {
+        self.create_topics = Some(partitions);
+        self
+    }
+
+    /// Uses these registrations instead of the ones linked into the binary (for tests).
+    #[doc(hidden)]
+    pub fn with_registrations(mut self, regs: Vec<&'static Registration>) -> Self {
+        self.registrations = Some(regs);
+        self
+    }
+
+    /// The runtime's metrics (live while it runs).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    /// Discovers and validates the handlers without connecting to Kafka.
+    ///
+    /// # Errors
+    /// No handlers, duplicates, missing state, unresolved placeholders, unknown selectors.
+    pub fn plan(&self) -> Result<Vec<Arc<HandlerPlan>>, Error> {
+        let regs = self.registrations.clone().unwrap_or_else(registry::registrations);
+        registry::plan(&regs, &self.selectors, &self.state, &|k| {
+            self.vars.get(k).cloned().or_else(|| std::env::var(k).ok())
+        })
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully (a second signal exits at
+    /// once).
+    ///
+    /// # Errors
+    /// Boot errors (see [`Error`]); once running, failures are logged and retried, not
+    /// returned.
+    pub async fn run(self) -> Result<(), Error> {
+        self.run_until(async {
+            crate::shutdown::signal().await;
+            crate::shutdown::exit_on_second_signal();
+        })
+        .await
+    }
+
+    /// Runs until `shutdown` completes, then shuts down gracefully: every partition worker
+    /// finishes the message in hand (up to `shutdown_timeout`), offsets are committed, and
+    /// the consumers leave their groups.
+    ///
+    /// # Errors
+    /// Boot errors (see [`Error`]).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), Error> {
+        let plans = self.plan()?;
+        for p in &plans {
+            tracing::info!(
+                handler = %p.name, topics = ?p.topics, group = %p.group, at = %p.location,
+                "handler registered"
+            );
+        }
+        let config = self.config.clone();
+        let create = self.create_topics;
+        let check_plans = plans.clone();
+        tokio::task::spawn_blocking(move || check_cluster(&config, &check_plans, create))
+            .await
+            .map_err(|e| Error::Config(format!("boot check panicked: {e}")))??;
+
+        let state = Arc::new(self.state);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut finished = Vec::with_capacity(plans.len());
+        for p in &plans {
+            let shared = Arc::new(HandlerShared {
+                name: Arc::from(p.name.as_str()),
+                group: Arc::from(p.group.as_str()),
+                state: Arc::clone(&state),
+                retry: self.config.retry,
+                metrics: self.metrics.handler(&p.name, &p.group),
+                rt: tokio::runtime::Handle::current(),
+            });
+            let spec = MemberSpec {
+                handler: p.handler.clone(),
+                shared,
+                topics: p.topics.clone(),
+                config: self.config.consumer_config(&p.name, &p.group)?,
+                drain_timeout: self.config.drain_timeout,
+                shutdown_timeout: self.config.shutdown_timeout,
+            };
+            let consumer = member::connect(&spec)?;
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name(format!("consume-{}", p.name))
+                .spawn(move || {
+                    member::drive(&spec, consumer, &stop);
+                    let _ = tx.send(());
+                })
+                .map_err(|e| Error::Config(format!("cannot start a consumer thread: {e}")))?;
+            finished.push(rx);
+        }
+        tracing::info!(handlers = plans.len(), "consumers started");
+
+        shutdown.await;
+        stop.store(true, Ordering::SeqCst);
+        for rx in finished {
+            let _ = rx.await;
+        }
+        tracing::info!("all consumers stopped");
+        Ok(())
+    }
+}
+
+/// Bounded check that the cluster answers and every topic exists (or is created).
+fn check_cluster(config: &Config, plans: &[Arc<HandlerPlan>], create: Option<i32>) -> Result<(), Error> {
+    let probe: BaseConsumer = config.client_config().create().map_err(|source| Error::Kafka {
+        context: "creating the boot probe".to_owned(),
+        source,
+    })?;
+    let metadata = probe
+        .fetch_metadata(None, config.boot_timeout)
+        .map_err(|e| Error::ClusterUnreachable {
+            brokers: config.brokers.clone(),
+            waited: config.boot_timeout,
+            cause: e.to_string(),
+        })?;
+    let exists = |t: &str| {
+        metadata
+            .topics()
+            .iter()
+            .any(|m| m.name() == t && m.error().is_none() && !m.partitions().is_empty())
+    };
+    let mut missing: Vec<(String, &HandlerPlan)> = Vec::new();
+    for p in plans {
+        for t in &p.topics {
+            if !exists(t) && !missing.iter().any(|(m, _)| m == t) {
+                missing.push((t.clone(), p));
+            }
+        }
+    }
+    let Some(partitions) = create else {
+        return match missing.first() {
+            Some((t, p)) => Err(Error::TopicMissing {
+                topic: t.clone(),
+                handler: p.name.clone(),
+                at: p.location.clone(),
+            }),
+            None => Ok(()),
+        };
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let admin: AdminClient<DefaultClientContext> =
+        config.client_config().create().map_err(|source| Error::Kafka {
+            context: "creating the admin client".to_owned(),
+            source,
+        })?;
+    let new: Vec<NewTopic<'_>> = missing
+        .iter()
+        .map(|(t, _)| NewTopic::new(t, partitions, TopicReplication::Fixed(-1)))
+        .collect();
+    let opts = AdminOptions::new().operation_timeout(Some(config.boot_timeout));
+    let results = futures::executor::block_on(admin.create_topics(&new, &opts)).map_err(|source| Error::Kafka {
+        context: "creating missing topics".to_owned(),
+        source,
+    })?;
+    for r in results {
+        match r {
+            Ok(t) => tracing::info!(topic = %t, partitions, "created missing topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, code)) => {
+                return Err(Error::Config(format!("creating topic `{t}` failed: {code}")));
+            }
+        }
+    }
+    // Let metadata catch up so the subscription sees the partitions at once.
+    std::thread::sleep(Duration::from_millis(200));
+    Ok(())
+}
