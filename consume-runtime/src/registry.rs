@@ -83,7 +83,8 @@ pub(crate) fn plan(
         }
     }
 
-    let mut plans = Vec::with_capacity(regs.len());
+    // Resolve placeholders; a failure only matters if the handler is selected.
+    let mut resolved: Vec<Result<HandlerPlan, Error>> = Vec::with_capacity(regs.len());
     for r in regs {
         let at = r.location();
         let resolve = |template: &str| {
@@ -94,35 +95,52 @@ pub(crate) fn plan(
                 template: template.to_owned(),
             })
         };
-        let group = resolve(r.group)?;
-        let topics = r.topics.iter().map(|t| resolve(t)).collect::<Result<Vec<_>, _>>()?;
-        plans.push(HandlerPlan {
-            name: r.name.to_owned(),
-            topics,
-            group,
-            location: at.clone(),
-            module_path: r.module_path.to_owned(),
-            handler: (r.make)(),
+        let plan = resolve(r.group).and_then(|group| {
+            let topics = r.topics.iter().map(|t| resolve(t)).collect::<Result<Vec<_>, _>>()?;
+            Ok(HandlerPlan {
+                name: r.name.to_owned(),
+                topics,
+                group,
+                location: at.clone(),
+                module_path: r.module_path.to_owned(),
+                handler: (r.make)(),
+            })
         });
+        resolved.push(plan);
     }
 
-    // The filter.
-    if !selectors.is_empty() {
-        for s in selectors {
-            let hit = plans.iter().any(|p| selects(s, p));
-            if !hit {
-                let known = plans
-                    .iter()
-                    .map(|p| format!("{} (group:{})", p.name, p.group))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(Error::UnknownSelector {
-                    selector: s.clone(),
-                    known: if known.is_empty() { "none".to_owned() } else { known },
-                });
-            }
+    // The filter: by name, or by (resolved) group.
+    let matches = |s: &str, i: usize| match (s.strip_prefix("group:"), &resolved[i]) {
+        (Some(g), Ok(p)) => p.group == g,
+        (Some(_), Err(_)) => false,
+        (None, _) => regs[i].name == s,
+    };
+    let keep: Vec<bool> = (0..regs.len())
+        .map(|i| selectors.is_empty() || selectors.iter().any(|s| matches(s, i)))
+        .collect();
+    for s in selectors {
+        let hit = (0..regs.len()).any(|i| matches(s, i));
+        if !hit {
+            let known = regs
+                .iter()
+                .zip(&resolved)
+                .map(|(r, p)| match p {
+                    Ok(p) => format!("{} (group:{})", r.name, p.group),
+                    Err(_) => format!("{} (group:{})", r.name, r.group),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Error::UnknownSelector {
+                selector: s.clone(),
+                known: if known.is_empty() { "none".to_owned() } else { known },
+            });
         }
-        plans.retain(|p| selectors.iter().any(|s| selects(s, p)));
+    }
+    let mut plans = Vec::new();
+    for (i, p) in resolved.into_iter().enumerate() {
+        if keep[i] {
+            plans.push(p?);
+        }
     }
     if plans.is_empty() {
         return Err(Error::NoHandlers {
@@ -164,13 +182,6 @@ pub(crate) fn plan(
         }
     }
     Ok(plans.into_iter().map(Arc::new).collect())
-}
-
-fn selects(selector: &str, p: &HandlerPlan) -> bool {
-    match selector.strip_prefix("group:") {
-        Some(g) => p.group == g,
-        None => p.name == selector,
-    }
 }
 
 #[cfg(test)]
@@ -241,6 +252,16 @@ mod tests {
         let p = plan(&[&r], &[], &StateMap::new(), &env).expect("resolved");
         assert_eq!(p[0].group, "billing");
         assert_eq!(p[0].topics, vec!["dev.events".to_owned()]);
+    }
+
+    #[test]
+    fn unselected_handlers_may_have_unresolved_placeholders() {
+        let a = reg("a", &["t1"], "g1");
+        let b = reg("b", &["${UNSET}"], "g2");
+        let p = plan(&[&a, &b], &["a".into()], &StateMap::new(), &no_env).expect("b is not selected");
+        assert_eq!(p.len(), 1);
+        let e = plan(&[&a, &b], &["b".into()], &StateMap::new(), &no_env).expect_err("b is");
+        assert!(matches!(e, Error::UnresolvedPlaceholder { .. }), "{e}");
     }
 
     #[test]

@@ -6,5 +6,7 @@
 
 pub mod endpoints;
 pub mod kafka;
+pub mod lib_handlers;
 pub mod require;
+pub mod runtime;
 pub mod unique;
