@@ -41,15 +41,16 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<ConsumeArgs, syn
             other => {
                 push(syn::Error::new_spanned(
                     &other,
-                    format!(
-                        "expected `key = \"value\"`; the keys are {}",
-                        key_list()
-                    ),
+                    format!("expected `key = \"value\"`; the keys are {}", key_list()),
                 ));
                 continue;
             }
         };
-        let key = nv.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+        let key = nv
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
         let span = syn::spanned::Spanned::span(&nv.path);
         match key.as_str() {
             "topic" => {
@@ -81,10 +82,17 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<ConsumeArgs, syn
                 Ok(p) => args.krate = Some(p),
                 Err(e) => push(e),
             },
-            _ => push(syn::Error::new(
-                span,
-                format!("unknown key `{key}`; expected one of {}", key_list()),
-            )),
+            _ => {
+                let hint = KEYS
+                    .iter()
+                    .find(|k| edit_distance(k, &key) <= 2)
+                    .map(|k| format!(" (did you mean `{k}`?)"))
+                    .unwrap_or_default();
+                push(syn::Error::new(
+                    span,
+                    format!("unknown key `{key}`{hint}; expected one of {}", key_list()),
+                ))
+            }
         }
     }
 
@@ -106,6 +114,21 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<ConsumeArgs, syn
     }
 }
 
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 fn key_list() -> String {
     KEYS.iter()
         .map(|k| format!("`{k}`"))
@@ -125,7 +148,10 @@ fn string(expr: &Expr, key: &str) -> Result<LitStr, syn::Error> {
         }) => {
             let v = s.value();
             if v.trim().is_empty() {
-                return Err(syn::Error::new_spanned(s, format!("`{key}` must not be empty")));
+                return Err(syn::Error::new_spanned(
+                    s,
+                    format!("`{key}` must not be empty"),
+                ));
             }
             check_placeholders(&v).map_err(|msg| syn::Error::new_spanned(s, msg))?;
             Ok(s.clone())
@@ -141,7 +167,10 @@ fn topics(expr: &Expr) -> Result<Vec<LitStr>, syn::Error> {
     match expr {
         Expr::Array(ExprArray { elems, .. }) => {
             if elems.is_empty() {
-                return Err(syn::Error::new_spanned(expr, "`topic` must name at least one topic"));
+                return Err(syn::Error::new_spanned(
+                    expr,
+                    "`topic` must name at least one topic",
+                ));
             }
             let mut out = Vec::with_capacity(elems.len());
             let mut err: Option<syn::Error> = None;
@@ -176,14 +205,12 @@ pub(crate) fn check_placeholders(s: &str) -> Result<(), String> {
     while let Some(start) = rest.find("${") {
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
-            return Err(format!("unclosed `${{` in \"{s}\": write `${{NAME}}` or `${{NAME:default}}`"));
+            return Err(format!(
+                "unclosed `${{` in \"{s}\": write `${{NAME}}` or `${{NAME:default}}`"
+            ));
         };
         let name = after[..end].split(':').next().unwrap_or_default();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(format!(
                 "bad placeholder `${{{}}}` in \"{s}\": the variable name must be letters, digits or `_`",
                 &after[..end]
@@ -205,6 +232,13 @@ impl Parse for MetaList {
 #[cfg(test)]
 mod tests {
     use super::check_placeholders;
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(super::edit_distance("group", "grup"), 1);
+        assert_eq!(super::edit_distance("topic", "topics"), 1);
+        assert!(super::edit_distance("crate", "name") > 2);
+    }
 
     #[test]
     fn placeholders() {

@@ -21,13 +21,22 @@ pub(crate) fn signature(f: &ItemFn) -> Result<(), syn::Error> {
         ));
     }
     if let Some(c) = &sig.constness {
-        push(syn::Error::new_spanned(c, "`#[consume]` handlers cannot be `const fn`s"));
+        push(syn::Error::new_spanned(
+            c,
+            "`#[consume]` handlers cannot be `const fn`s",
+        ));
     }
     if let Some(u) = &sig.unsafety {
-        push(syn::Error::new_spanned(u, "`#[consume]` handlers cannot be `unsafe fn`s"));
+        push(syn::Error::new_spanned(
+            u,
+            "`#[consume]` handlers cannot be `unsafe fn`s",
+        ));
     }
     if let Some(v) = &sig.variadic {
-        push(syn::Error::new_spanned(v, "`#[consume]` handlers cannot be variadic"));
+        push(syn::Error::new_spanned(
+            v,
+            "`#[consume]` handlers cannot be variadic",
+        ));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         push(syn::Error::new_spanned(
@@ -66,13 +75,13 @@ pub(crate) fn signature(f: &ItemFn) -> Result<(), syn::Error> {
             format!("`#[consume]` handlers take at most {MAX_ARGS} arguments"),
         ));
     }
-    if let ReturnType::Type(_, ty) = &sig.output {
-        if contains_impl_trait(ty) {
-            push(syn::Error::new_spanned(
-                ty,
-                "return `()` or `Result<(), E>`; `impl Trait` return types are not supported",
-            ));
-        }
+    if let ReturnType::Type(_, ty) = &sig.output
+        && contains_impl_trait(ty)
+    {
+        push(syn::Error::new_spanned(
+            ty,
+            "return `()` or `Result<(), E>`; `impl Trait` return types are not supported",
+        ));
     }
     match errors {
         Some(e) => Err(e),

@@ -63,6 +63,7 @@ fn expand(func: &ItemFn, a: &args::ConsumeArgs) -> TokenStream {
         .collect();
     let arg_checks = arg_types.iter().enumerate().map(|(i, ty)| {
         let check = format_ident!("__consume_check_arg_{}", i);
+        let private = respan(private.clone(), ty.span());
         quote_spanned! {ty.span()=>
             #[allow(non_snake_case, dead_code, clippy::extra_unused_type_parameters)]
             fn #check() where #ty: #private::FromMessage {}
@@ -83,16 +84,22 @@ fn expand(func: &ItemFn, a: &args::ConsumeArgs) -> TokenStream {
         .asyncness
         .map(|a| a.span())
         .unwrap_or_else(Span::call_site);
-    let send_check = quote_spanned! {async_span=>
-        #[allow(non_snake_case, dead_code, unused_variables, clippy::too_many_arguments)]
-        fn __consume_check_future_is_send(#(#params: #arg_types),*) {
-            #private::assert_send_future(#ident(#(#params),*));
+    let send_check = {
+        let private = respan(private.clone(), async_span);
+        quote_spanned! {async_span=>
+            #[allow(non_snake_case, dead_code, unused_variables, clippy::too_many_arguments)]
+            fn __consume_check_future_is_send(#(#params: #arg_types),*) {
+                #private::assert_send_future(#ident(#(#params),*));
+            }
         }
     };
-    let ret_check = quote_spanned! {ret_span=>
-        #[allow(non_snake_case, dead_code, unused_variables, clippy::too_many_arguments)]
-        fn __consume_check_return_type(#(#params: #arg_types),*) {
-            #private::assert_handler_output(#ident(#(#params),*));
+    let ret_check = {
+        let private = respan(private.clone(), ret_span);
+        quote_spanned! {ret_span=>
+            #[allow(non_snake_case, dead_code, unused_variables, clippy::too_many_arguments)]
+            fn __consume_check_return_type(#(#params: #arg_types),*) {
+                #private::assert_handler_output(#ident(#(#params),*));
+            }
         }
     };
 
@@ -122,4 +129,22 @@ fn expand(func: &ItemFn, a: &args::ConsumeArgs) -> TokenStream {
             }
         };
     }
+}
+
+/// Gives every token of `tokens` the span `span`, so a diagnostic about generated code
+/// points at the user's token (an argument, the return type) instead of the attribute.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut ng = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                ng.set_span(span);
+                tt = proc_macro2::TokenTree::Group(ng);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }

@@ -8,7 +8,7 @@ use rdkafka::config::ClientConfig;
 
 use crate::error::Error;
 use crate::retry::RetryPolicy;
-use crate::secret::{is_sensitive_property, Secret};
+use crate::secret::{Secret, is_sensitive_property};
 
 /// Connection and runtime settings. Build it in code or with [`Config::from_env`].
 ///
@@ -94,7 +94,8 @@ impl Config {
     pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, Error> {
         let vars: BTreeMap<String, String> = vars.into_iter().collect();
         let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
-        let mut c = Config::new(get("KAFKA_BROKERS").unwrap_or_else(|| "localhost:9092".to_owned()));
+        let mut c =
+            Config::new(get("KAFKA_BROKERS").unwrap_or_else(|| "localhost:9092".to_owned()));
         c.security_protocol = get("KAFKA_SECURITY_PROTOCOL");
         c.sasl_mechanism = get("KAFKA_SASL_MECHANISM");
         c.sasl_username = get("KAFKA_SASL_USERNAME");
@@ -112,9 +113,9 @@ impl Config {
         let millis = |k: &str| -> Result<Option<Duration>, Error> {
             get(k)
                 .map(|v| {
-                    v.parse::<u64>()
-                        .map(Duration::from_millis)
-                        .map_err(|_| Error::Config(format!("{k}={v:?} is not a number of milliseconds")))
+                    v.parse::<u64>().map(Duration::from_millis).map_err(|_| {
+                        Error::Config(format!("{k}={v:?} is not a number of milliseconds"))
+                    })
                 })
                 .transpose()
         };
@@ -134,11 +135,11 @@ impl Config {
             c.retry.cap = d;
         }
         if let Some(v) = get("CONSUME_RETRY_MAX_ATTEMPTS") {
-            c.retry.max_attempts = v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| Error::Config(format!("CONSUME_RETRY_MAX_ATTEMPTS={v:?} is not a number ≥ 1")))?;
+            c.retry.max_attempts = v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                Error::Config(format!(
+                    "CONSUME_RETRY_MAX_ATTEMPTS={v:?} is not a number ≥ 1"
+                ))
+            })?;
         }
         Ok(c)
     }
@@ -172,14 +173,18 @@ impl Config {
     }
 
     /// The configuration of one handler's consumer.
-    pub(crate) fn consumer_config(&self, handler: &str, group: &str) -> Result<ClientConfig, Error> {
-        if let Some(v) = self.properties.get("enable.auto.offset.store") {
-            if v.trim() != "false" {
-                return Err(Error::Config(format!(
-                    "enable.auto.offset.store={v} would commit messages before they are handled; \
-                     the runtime stores offsets itself after each message settles"
-                )));
-            }
+    pub(crate) fn consumer_config(
+        &self,
+        handler: &str,
+        group: &str,
+    ) -> Result<ClientConfig, Error> {
+        if let Some(v) = self.properties.get("enable.auto.offset.store")
+            && v.trim() != "false"
+        {
+            return Err(Error::Config(format!(
+                "enable.auto.offset.store={v} would commit messages before they are handled; \
+                 the runtime stores offsets itself after each message settles"
+            )));
         }
         let mut c = self.client_config();
         c.set("group.id", group)
@@ -203,7 +208,11 @@ impl fmt::Debug for Config {
             .properties
             .iter()
             .map(|(k, v)| {
-                let shown = if is_sensitive_property(k) { "***" } else { v.as_str() };
+                let shown = if is_sensitive_property(k) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
                 (k.as_str(), shown)
             })
             .collect();
@@ -229,7 +238,9 @@ mod tests {
     use super::*;
 
     fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -245,7 +256,10 @@ mod tests {
         ]))
         .expect("valid");
         assert_eq!(c.brokers, "b1:9094,b2:9094");
-        assert_eq!(c.properties.get("fetch.min.bytes").map(String::as_str), Some("1024"));
+        assert_eq!(
+            c.properties.get("fetch.min.bytes").map(String::as_str),
+            Some("1024")
+        );
         assert_eq!(c.retry.max_attempts, 3);
         assert_eq!(c.drain_timeout, Duration::from_millis(2500));
         let debug = format!("{c:?}");

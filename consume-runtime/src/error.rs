@@ -93,26 +93,23 @@ pub enum Error {
     },
     /// Two handlers consume the same topic in the same group.
     #[error(
-        "handlers `{first}` ({first_at}) and `{second}` ({second_at}) both consume topic \
-         `{topic}` in group `{group}`; one group reads a topic once: merge them or use \
-         different groups"
+        "handlers {first} and {second} both consume topic `{topic}` in group `{group}`; one \
+         group reads a topic once: merge them or use different groups"
     )]
     DuplicateHandler {
         /// The topic.
         topic: String,
         /// The group.
         group: String,
-        /// First handler's name.
+        /// First handler: "`name` (file:line)".
         first: String,
-        /// Where it is defined (`file:line`).
-        first_at: String,
-        /// Second handler's name.
+        /// Second handler: "`name` (file:line)".
         second: String,
-        /// Where it is defined.
-        second_at: String,
     },
     /// Two handlers share one name (names select handlers and label metrics).
-    #[error("two handlers are named `{name}` ({first_at} and {second_at}); set `name = \"...\"` on one")]
+    #[error(
+        "two handlers are named `{name}` ({first_at} and {second_at}); set `name = \"...\"` on one"
+    )]
     DuplicateName {
         /// The name.
         name: String,

@@ -101,11 +101,13 @@ pub mod shutdown;
 
 pub use config::Config;
 pub use error::{Error, HandlerError};
-pub use extract::{Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap};
-pub use handler::{call_handler, Handler};
+pub use extract::{
+    Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap,
+};
+pub use handler::{Handler, call_handler};
 pub use metrics::{HandlerSnapshot, Metrics};
 pub use outcome::{IntoOutcome, Outcome};
-pub use registry::{registrations, HandlerPlan, Registration};
+pub use registry::{HandlerPlan, Registration, registrations};
 pub use retry::RetryPolicy;
 pub use runtime::Runtime;
 pub use secret::Secret;
@@ -141,7 +143,7 @@ pub use consume_macros::consume;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::extract::FromMessage;
-    pub use crate::handler::{erase, ErasedHandler};
+    pub use crate::handler::{ErasedHandler, erase};
     pub use crate::outcome::IntoOutcome;
     pub use crate::registry::Registration;
     pub use inventory;

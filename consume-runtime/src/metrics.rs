@@ -41,10 +41,16 @@ pub struct HandlerSnapshot {
     pub commit_failures: u64,
 }
 
+/// Handler name → (group, counters).
+type HandlerTable = BTreeMap<String, (String, Arc<HandlerMetrics>)>;
+
+/// One exposed series: name, type, help, value of a snapshot.
+type Series = (&'static str, &'static str, &'static str, fn(&HandlerSnapshot) -> i128);
+
 /// The runtime's metrics; clone it freely (it is shared).
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
-    handlers: Arc<Mutex<BTreeMap<String, (String, Arc<HandlerMetrics>)>>>,
+    handlers: Arc<Mutex<HandlerTable>>,
 }
 
 impl Metrics {
@@ -80,14 +86,49 @@ impl Metrics {
     pub fn render_prometheus(&self) -> String {
         let snap = self.snapshot();
         let mut out = String::new();
-        let series: [(&str, &str, &str, fn(&HandlerSnapshot) -> i128); 7] = [
-            ("consume_messages_handled_total", "counter", "Messages settled successfully.", |s| s.handled.into()),
-            ("consume_messages_failed_total", "counter", "Messages that failed for good.", |s| s.failed.into()),
-            ("consume_retries_total", "counter", "Retries performed.", |s| s.retries.into()),
-            ("consume_handler_panics_total", "counter", "Handler panics caught.", |s| s.panics.into()),
-            ("consume_rebalances_total", "counter", "Rebalance events.", |s| s.rebalances.into()),
-            ("consume_assigned_partitions", "gauge", "Partitions currently assigned.", |s| s.assigned_partitions.into()),
-            ("consume_commit_failures_total", "counter", "Offset commits that failed.", |s| s.commit_failures.into()),
+        let series: [Series; 7] = [
+            (
+                "consume_messages_handled_total",
+                "counter",
+                "Messages settled successfully.",
+                |s| s.handled.into(),
+            ),
+            (
+                "consume_messages_failed_total",
+                "counter",
+                "Messages that failed for good.",
+                |s| s.failed.into(),
+            ),
+            (
+                "consume_retries_total",
+                "counter",
+                "Retries performed.",
+                |s| s.retries.into(),
+            ),
+            (
+                "consume_handler_panics_total",
+                "counter",
+                "Handler panics caught.",
+                |s| s.panics.into(),
+            ),
+            (
+                "consume_rebalances_total",
+                "counter",
+                "Rebalance events.",
+                |s| s.rebalances.into(),
+            ),
+            (
+                "consume_assigned_partitions",
+                "gauge",
+                "Partitions currently assigned.",
+                |s| s.assigned_partitions.into(),
+            ),
+            (
+                "consume_commit_failures_total",
+                "counter",
+                "Offset commits that failed.",
+                |s| s.commit_failures.into(),
+            ),
         ];
         for (name, kind, help, get) in series {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -106,5 +147,7 @@ impl Metrics {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -40,9 +40,7 @@ impl Registration {
 /// Every registration linked into the binary, in a stable order (inventory's is not).
 pub fn registrations() -> Vec<&'static Registration> {
     let mut all: Vec<&'static Registration> = inventory::iter::<Registration>.into_iter().collect();
-    all.sort_by(|a, b| {
-        (a.group, a.name, a.file, a.line).cmp(&(b.group, b.name, b.file, b.line))
-    });
+    all.sort_by(|a, b| (a.group, a.name, a.file, a.line).cmp(&(b.group, b.name, b.file, b.line)));
     all
 }
 
@@ -96,7 +94,11 @@ pub(crate) fn plan(
             })
         };
         let plan = resolve(r.group).and_then(|group| {
-            let topics = r.topics.iter().map(|t| resolve(t)).collect::<Result<Vec<_>, _>>()?;
+            let topics = r
+                .topics
+                .iter()
+                .map(|t| resolve(t))
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(HandlerPlan {
                 name: r.name.to_owned(),
                 topics,
@@ -132,7 +134,11 @@ pub(crate) fn plan(
                 .join(", ");
             return Err(Error::UnknownSelector {
                 selector: s.clone(),
-                known: if known.is_empty() { "none".to_owned() } else { known },
+                known: if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known
+                },
             });
         }
     }
@@ -160,10 +166,8 @@ pub(crate) fn plan(
                 return Err(Error::DuplicateHandler {
                     topic: t.clone(),
                     group: p.group.clone(),
-                    first: first.name.clone(),
-                    first_at: first.location.clone(),
-                    second: p.name.clone(),
-                    second_at: p.location.clone(),
+                    first: format!("`{}` ({})", first.name, first.location),
+                    second: format!("`{}` ({})", p.name, p.location),
                 });
             }
         }
@@ -200,8 +204,20 @@ mod tests {
         erase(needs_state)
     }
 
-    fn reg(name: &'static str, topics: &'static [&'static str], group: &'static str) -> Registration {
-        Registration { name, topics, group, module_path: "m", file: "f.rs", line: 1, make: make_plain }
+    fn reg(
+        name: &'static str,
+        topics: &'static [&'static str],
+        group: &'static str,
+    ) -> Registration {
+        Registration {
+            name,
+            topics,
+            group,
+            module_path: "m",
+            file: "f.rs",
+            line: 1,
+            make: make_plain,
+        }
     }
 
     fn no_env(_: &str) -> Option<String> {
@@ -219,25 +235,42 @@ mod tests {
         let a = reg("a", &["t"], "g");
         let b = reg("b", &["x", "t"], "g");
         let e = plan(&[&a, &b], &[], &StateMap::new(), &no_env).expect_err("dup");
-        assert!(matches!(e, Error::DuplicateHandler { ref topic, .. } if topic == "t"), "{e}");
+        assert!(
+            matches!(e, Error::DuplicateHandler { ref topic, .. } if topic == "t"),
+            "{e}"
+        );
         // Different groups may read the same topic.
         let c = reg("c", &["t"], "other");
-        assert_eq!(plan(&[&a, &c], &[], &StateMap::new(), &no_env).expect("ok").len(), 2);
+        assert_eq!(
+            plan(&[&a, &c], &[], &StateMap::new(), &no_env)
+                .expect("ok")
+                .len(),
+            2
+        );
     }
 
     #[test]
     fn duplicate_names_are_refused() {
         let a = reg("a", &["t1"], "g");
         let b = reg("a", &["t2"], "g2");
-        assert!(matches!(plan(&[&a, &b], &[], &StateMap::new(), &no_env), Err(Error::DuplicateName { .. })));
+        assert!(matches!(
+            plan(&[&a, &b], &[], &StateMap::new(), &no_env),
+            Err(Error::DuplicateName { .. })
+        ));
     }
 
     #[test]
     fn missing_state_names_the_type_and_handler() {
-        let r = Registration { make: make_stateful, ..reg("stateful", &["t"], "g") };
+        let r = Registration {
+            make: make_stateful,
+            ..reg("stateful", &["t"], "g")
+        };
         let e = plan(&[&r], &[], &StateMap::new(), &no_env).expect_err("missing");
         let msg = e.to_string();
-        assert!(msg.contains("State<u32>") && msg.contains("stateful") && msg.contains("f.rs:1"), "{msg}");
+        assert!(
+            msg.contains("State<u32>") && msg.contains("stateful") && msg.contains("f.rs:1"),
+            "{msg}"
+        );
         let mut st = StateMap::new();
         st.insert(7u32);
         assert!(plan(&[&r], &[], &st, &no_env).is_ok());
@@ -258,7 +291,8 @@ mod tests {
     fn unselected_handlers_may_have_unresolved_placeholders() {
         let a = reg("a", &["t1"], "g1");
         let b = reg("b", &["${UNSET}"], "g2");
-        let p = plan(&[&a, &b], &["a".into()], &StateMap::new(), &no_env).expect("b is not selected");
+        let p =
+            plan(&[&a, &b], &["a".into()], &StateMap::new(), &no_env).expect("b is not selected");
         assert_eq!(p.len(), 1);
         let e = plan(&[&a, &b], &["b".into()], &StateMap::new(), &no_env).expect_err("b is");
         assert!(matches!(e, Error::UnresolvedPlaceholder { .. }), "{e}");
@@ -269,9 +303,15 @@ mod tests {
         let a = reg("a", &["t1"], "g1");
         let b = reg("b", &["t2"], "g2");
         let only_a = plan(&[&a, &b], &["a".into()], &StateMap::new(), &no_env).expect("ok");
-        assert_eq!(only_a.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(
+            only_a.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["a"]
+        );
         let g2 = plan(&[&a, &b], &["group:g2".into()], &StateMap::new(), &no_env).expect("ok");
-        assert_eq!(g2.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(
+            g2.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["b"]
+        );
         let e = plan(&[&a, &b], &["nope".into()], &StateMap::new(), &no_env).expect_err("unknown");
         assert!(e.to_string().contains("a (group:g1)"), "{e}");
     }

@@ -1,8 +1,8 @@
 //! [`Runtime`]: boot (discover, validate, connect), run, and shut down gracefully.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -124,7 +124,10 @@ impl Runtime {
     /// # Errors
     /// No handlers, duplicates, missing state, unresolved placeholders, unknown selectors.
     pub fn plan(&self) -> Result<Vec<Arc<HandlerPlan>>, Error> {
-        let regs = self.registrations.clone().unwrap_or_else(registry::registrations);
+        let regs = self
+            .registrations
+            .clone()
+            .unwrap_or_else(registry::registrations);
         registry::plan(&regs, &self.selectors, &self.state, &|k| {
             self.vars.get(k).cloned().or_else(|| std::env::var(k).ok())
         })
@@ -210,11 +213,18 @@ impl Runtime {
 }
 
 /// Bounded check that the cluster answers and every topic exists (or is created).
-fn check_cluster(config: &Config, plans: &[Arc<HandlerPlan>], create: Option<i32>) -> Result<(), Error> {
-    let probe: BaseConsumer = config.client_config().create().map_err(|source| Error::Kafka {
-        context: "creating the boot probe".to_owned(),
-        source,
-    })?;
+fn check_cluster(
+    config: &Config,
+    plans: &[Arc<HandlerPlan>],
+    create: Option<i32>,
+) -> Result<(), Error> {
+    let probe: BaseConsumer = config
+        .client_config()
+        .create()
+        .map_err(|source| Error::Kafka {
+            context: "creating the boot probe".to_owned(),
+            source,
+        })?;
     let metadata = probe
         .fetch_metadata(None, config.boot_timeout)
         .map_err(|e| Error::ClusterUnreachable {
@@ -250,25 +260,33 @@ fn check_cluster(config: &Config, plans: &[Arc<HandlerPlan>], create: Option<i32
         return Ok(());
     }
     let admin: AdminClient<DefaultClientContext> =
-        config.client_config().create().map_err(|source| Error::Kafka {
-            context: "creating the admin client".to_owned(),
-            source,
-        })?;
+        config
+            .client_config()
+            .create()
+            .map_err(|source| Error::Kafka {
+                context: "creating the admin client".to_owned(),
+                source,
+            })?;
     let new: Vec<NewTopic<'_>> = missing
         .iter()
         .map(|(t, _)| NewTopic::new(t, partitions, TopicReplication::Fixed(-1)))
         .collect();
     let opts = AdminOptions::new().operation_timeout(Some(config.boot_timeout));
-    let results = futures::executor::block_on(admin.create_topics(&new, &opts)).map_err(|source| Error::Kafka {
-        context: "creating missing topics".to_owned(),
-        source,
-    })?;
+    let results =
+        futures::executor::block_on(admin.create_topics(&new, &opts)).map_err(|source| {
+            Error::Kafka {
+                context: "creating missing topics".to_owned(),
+                source,
+            }
+        })?;
     for r in results {
         match r {
             Ok(t) => tracing::info!(topic = %t, partitions, "created missing topic"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((t, code)) => {
-                return Err(Error::Config(format!("creating topic `{t}` failed: {code}")));
+                return Err(Error::Config(format!(
+                    "creating topic `{t}` failed: {code}"
+                )));
             }
         }
     }

@@ -34,9 +34,16 @@ impl fmt::Display for Secret {
 /// Whether a librdkafka property holds secret material.
 pub(crate) fn is_sensitive_property(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["password", "secret", ".pem", "jaas", "oauthbearer.config", "token"]
-        .iter()
-        .any(|s| n.contains(s))
+    [
+        "password",
+        "secret",
+        ".pem",
+        "jaas",
+        "oauthbearer.config",
+        "token",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
 }
 
 #[cfg(test)]
@@ -52,7 +59,13 @@ mod tests {
 
     #[test]
     fn sensitive_properties() {
-        for p in ["sasl.password", "ssl.key.pem", "ssl.key.password", "sasl.oauthbearer.config", "sasl.oauthbearer.client.secret"] {
+        for p in [
+            "sasl.password",
+            "ssl.key.pem",
+            "ssl.key.password",
+            "sasl.oauthbearer.config",
+            "sasl.oauthbearer.client.secret",
+        ] {
             assert!(is_sensitive_property(p), "{p}");
         }
         for p in ["fetch.min.bytes", "bootstrap.servers", "sasl.username"] {

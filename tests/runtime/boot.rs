@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use consume_runtime::{consume, registrations, Config, Error, Payload, Runtime, State};
+use consume_runtime::{Config, Error, Payload, Runtime, State, consume, registrations};
 use consume_tests::runtime::config;
 use consume_tests::{require, unique};
 
@@ -41,7 +41,9 @@ async fn a_missing_topic_is_a_boot_error_naming_the_handler() {
         .await
         .expect_err("the topic does not exist");
     match &err {
-        Error::TopicMissing { topic: t, handler, .. } => {
+        Error::TopicMissing {
+            topic: t, handler, ..
+        } => {
             assert_eq!(t, &topic);
             assert_eq!(handler, "boot_handler");
         }
@@ -62,7 +64,11 @@ async fn an_unreachable_cluster_fails_within_the_boot_timeout() {
         .await
         .expect_err("nothing listens on port 9");
     assert!(matches!(err, Error::ClusterUnreachable { .. }), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(err.to_string().contains("127.0.0.1:9"), "{err}");
 }
 
@@ -74,7 +80,16 @@ async fn missing_state_is_caught_before_connecting() {
         .run_until(async {})
         .await
         .expect_err("no u64 was provided");
-    assert!(matches!(err, Error::MissingState { type_name: "u64", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::MissingState {
+                type_name: "u64",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -84,5 +99,8 @@ async fn an_unset_placeholder_is_a_boot_error() {
         .run_until(async {})
         .await
         .expect_err("BOOT_TOPIC is not set");
-    assert!(matches!(err, Error::UnresolvedPlaceholder { ref var, .. } if var == "BOOT_TOPIC"), "{err}");
+    assert!(
+        matches!(err, Error::UnresolvedPlaceholder { ref var, .. } if var == "BOOT_TOPIC"),
+        "{err}"
+    );
 }

@@ -31,7 +31,9 @@ fn handled(out: &std::path::Path) -> BTreeMap<(i32, i64), usize> {
     let mut m = BTreeMap::new();
     for line in text.lines() {
         let mut it = line.split(' ');
-        let (Some(p), Some(o)) = (it.next(), it.next()) else { continue };
+        let (Some(p), Some(o)) = (it.next(), it.next()) else {
+            continue;
+        };
         if let (Ok(p), Ok(o)) = (p.parse(), o.parse()) {
             *m.entry((p, o)).or_insert(0) += 1;
         }
@@ -45,7 +47,11 @@ fn wait_handled(out: &std::path::Path, at_least: usize, timeout: Duration, child
         if let Ok(Some(status)) = child.try_wait() {
             panic!("crash_consumer exited early with {status}");
         }
-        assert!(Instant::now() < deadline, "only {} of {at_least} handled", handled(out).len());
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {at_least} handled",
+            handled(out).len()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -58,7 +64,9 @@ async fn kill_9_mid_stream_loses_nothing() {
     let base = kafka::plaintext_config();
     kafka::create_topic(&base, &topic, 3).await;
     let n = 1500usize;
-    let sent: Vec<(String, String)> = (0..n).map(|i| (format!("k{}", i % 30), format!("v{i}"))).collect();
+    let sent: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("k{}", i % 30), format!("v{i}")))
+        .collect();
     kafka::produce(&base, &topic, &sent).await;
 
     let dir = std::env::temp_dir().join(unique::name("crash"));
@@ -77,13 +85,23 @@ async fn kill_9_mid_stream_loses_nothing() {
     let mut child = spawn(&topic, &group, &out, &dir.join("run3.log"));
     wait_handled(&out, n, Duration::from_secs(120), &mut child);
     // SIGTERM for a clean exit.
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let status = child.wait().expect("reap");
-    assert!(status.success(), "graceful exit after SIGTERM, got {status}");
+    assert!(
+        status.success(),
+        "graceful exit after SIGTERM, got {status}"
+    );
 
     let counts = handled(&out);
     let offsets: BTreeSet<(i32, i64)> = counts.keys().copied().collect();
-    assert_eq!(offsets.len(), n, "every produced message was handled at least once");
+    assert_eq!(
+        offsets.len(),
+        n,
+        "every produced message was handled at least once"
+    );
     let duplicates: usize = counts.values().map(|c| c - 1).sum();
     eprintln!("kill -9 x{kills}: {n} messages, {duplicates} handled twice or more (allowed)");
     let _ = std::fs::remove_dir_all(&dir);

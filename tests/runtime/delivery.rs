@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consume_runtime::{consume, HandlerError, Json, Key, Meta, Runtime, State};
-use consume_tests::runtime::{config, Running};
+use consume_runtime::{HandlerError, Json, Key, Meta, Runtime, State, consume};
+use consume_tests::runtime::{Running, config};
 use consume_tests::{kafka, require, unique};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -21,10 +21,13 @@ struct Ev {
     kind: String,
 }
 
-/// What handlers saw: (key, seq, partition, attempt), plus concurrency tracking.
+/// One handled message: (key, seq, partition, attempt).
+type Record = (String, u32, i32, u32);
+
+/// What handlers saw, plus concurrency tracking.
 #[derive(Clone, Default)]
 struct Seen {
-    records: Arc<Mutex<Vec<(String, u32, i32, u32)>>>,
+    records: Arc<Mutex<Vec<Record>>>,
     running: Arc<AtomicUsize>,
     max_running: Arc<AtomicUsize>,
 }
@@ -34,10 +37,12 @@ impl Seen {
         self.records.lock().expect("lock").len()
     }
     fn push(&self, key: &str, ev: &Ev, meta: &Meta) {
-        self.records
-            .lock()
-            .expect("lock")
-            .push((key.to_owned(), ev.seq, meta.partition, meta.attempt));
+        self.records.lock().expect("lock").push((
+            key.to_owned(),
+            ev.seq,
+            meta.partition,
+            meta.attempt,
+        ));
     }
     fn by_key(&self) -> BTreeMap<String, Vec<u32>> {
         let mut m: BTreeMap<String, Vec<u32>> = BTreeMap::new();
@@ -61,7 +66,12 @@ fn events(keys: usize, per_key: u32) -> Vec<(String, String)> {
 // ---- per-key order, partitions in parallel ----
 
 #[consume(topic = "${ORDER_TOPIC}", group = "${ORDER_GROUP}")]
-async fn order_handler(Key(k): Key<String>, Json(ev): Json<Ev>, meta: Meta, State(seen): State<Seen>) {
+async fn order_handler(
+    Key(k): Key<String>,
+    Json(ev): Json<Ev>,
+    meta: Meta,
+    State(seen): State<Seen>,
+) {
     let now = seen.running.fetch_add(1, Ordering::SeqCst) + 1;
     seen.max_running.fetch_max(now, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(2)).await;
@@ -86,14 +96,20 @@ async fn per_key_order_with_partitions_in_parallel() {
         .state(seen.clone());
     let mut run = Running::start(rt);
     let s = seen.clone();
-    run.wait_for("every message handled", Duration::from_secs(60), || s.len() >= sent.len())
-        .await;
+    run.wait_for("every message handled", Duration::from_secs(60), || {
+        s.len() >= sent.len()
+    })
+    .await;
     run.stop().await.expect("runtime ran");
 
     let by_key = seen.by_key();
     assert_eq!(by_key.len(), 16);
     for (k, seqs) in &by_key {
-        assert_eq!(seqs, &(0..25).collect::<Vec<u32>>(), "key {k}: lost, duplicated or reordered");
+        assert_eq!(
+            seqs,
+            &(0..25).collect::<Vec<u32>>(),
+            "key {k}: lost, duplicated or reordered"
+        );
     }
     assert!(
         seen.max_running.load(Ordering::SeqCst) >= 2,
@@ -110,12 +126,22 @@ struct SeenA(Seen);
 struct SeenB(Seen);
 
 #[consume(topic = "${TWO_TOPIC}", group = "${TWO_GROUP_A}")]
-async fn group_a_handler(Key(k): Key<String>, Json(ev): Json<Ev>, meta: Meta, State(s): State<SeenA>) {
+async fn group_a_handler(
+    Key(k): Key<String>,
+    Json(ev): Json<Ev>,
+    meta: Meta,
+    State(s): State<SeenA>,
+) {
     s.0.push(&k, &ev, &meta);
 }
 
 #[consume(topic = "${TWO_TOPIC}", group = "${TWO_GROUP_B}")]
-async fn group_b_handler(Key(k): Key<String>, Json(ev): Json<Ev>, meta: Meta, State(s): State<SeenB>) {
+async fn group_b_handler(
+    Key(k): Key<String>,
+    Json(ev): Json<Ev>,
+    meta: Meta,
+    State(s): State<SeenB>,
+) {
     s.0.push(&k, &ev, &meta);
 }
 
@@ -192,7 +218,12 @@ async fn retryable_errors_are_retried_and_permanent_ones_do_not_block() {
         (4, "ok"),
     ]
     .iter()
-    .map(|(seq, kind)| ("k".to_owned(), format!("{{\"seq\":{seq},\"kind\":\"{kind}\"}}")))
+    .map(|(seq, kind)| {
+        (
+            "k".to_owned(),
+            format!("{{\"seq\":{seq},\"kind\":\"{kind}\"}}"),
+        )
+    })
     .chain(std::iter::once(("k".to_owned(), "not json".to_owned())))
     .chain(std::iter::once(("k".to_owned(), "{\"seq\":5}".to_owned())))
     .collect();
@@ -225,13 +256,29 @@ async fn retryable_errors_are_retried_and_permanent_ones_do_not_block() {
     // handler; everything after them is handled, in order.
     assert_eq!(
         attempts,
-        vec![(0, 1), (1, 1), (1, 2), (1, 3), (2, 1), (3, 1), (3, 2), (4, 1), (5, 1)]
+        vec![
+            (0, 1),
+            (1, 1),
+            (1, 2),
+            (1, 3),
+            (2, 1),
+            (3, 1),
+            (3, 2),
+            (4, 1),
+            (5, 1)
+        ]
     );
     let snap = metrics.snapshot();
-    let m = snap.iter().find(|m| m.handler == "retry_handler").expect("metrics");
+    let m = snap
+        .iter()
+        .find(|m| m.handler == "retry_handler")
+        .expect("metrics");
     assert_eq!(m.retries, 3, "two for flaky, one for the panic");
     assert_eq!(m.panics, 1);
-    assert_eq!(m.failed, 2, "poison (permanent) and the undecodable message");
+    assert_eq!(
+        m.failed, 2,
+        "poison (permanent) and the undecodable message"
+    );
     assert_eq!(m.handled, 5);
 }
 
@@ -269,9 +316,17 @@ async fn graceful_shutdown_commits_everything_and_leaves_the_group() {
     })
     .await;
     run.stop().await.expect("graceful shutdown");
-    assert_eq!(count.0.load(Ordering::SeqCst), sent.len(), "each message handled once");
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        sent.len(),
+        "each message handled once"
+    );
 
-    let probe: BaseConsumer = base.clone().set("group.id", &group).create().expect("probe");
+    let probe: BaseConsumer = base
+        .clone()
+        .set("group.id", &group)
+        .create()
+        .expect("probe");
     let mut tpl = TopicPartitionList::new();
     for p in 0..3 {
         tpl.add_partition(&topic, p);
@@ -294,5 +349,9 @@ async fn graceful_shutdown_commits_everything_and_leaves_the_group() {
         .fetch_group_list(Some(&group), Duration::from_secs(10))
         .expect("group list");
     let g = groups.groups().first().expect("group exists");
-    assert!(g.members().is_empty(), "the consumer did not leave the group: {:?}", g.state());
+    assert!(
+        g.members().is_empty(),
+        "the consumer did not leave the group: {:?}",
+        g.state()
+    );
 }

@@ -13,11 +13,11 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
-use rdkafka::TopicPartitionList;
 
 use super::control::WorkerControl;
 use super::worker::{HandlerShared, Worker};
@@ -37,7 +37,11 @@ pub(crate) struct RuntimeContext {
 }
 
 impl RuntimeContext {
-    pub(crate) fn new(handler: ErasedHandler, shared: Arc<HandlerShared>, drain_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        handler: ErasedHandler,
+        shared: Arc<HandlerShared>,
+        drain_timeout: Duration,
+    ) -> Self {
         Self {
             consumer: OnceLock::new(),
             handler,
@@ -78,13 +82,17 @@ impl RuntimeContext {
             topic: key.0,
             partition,
         };
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).push(worker);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(worker);
         true
     }
 
     /// Starts every prepared worker.
     pub(crate) fn start_pending(&self) {
-        let pending: Vec<Worker> = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let pending: Vec<Worker> =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         let mut workers = self.lock_workers();
         for w in pending {
             let key = (Arc::clone(&w.topic), w.partition);
@@ -128,7 +136,10 @@ impl RuntimeContext {
             taken
         };
         // Prepared but never started (e.g. revoked right after assign): just drop them.
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         for (_, c) in &stopping {
             if lost {
                 c.abandon();
@@ -158,7 +169,10 @@ impl RuntimeContext {
             Ok(()) => {}
             Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => {
-                self.shared.metrics.commit_failures.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .metrics
+                    .commit_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(handler = %self.shared.name, error = %e, "offset commit failed");
             }
         }
@@ -192,7 +206,10 @@ impl ClientContext for RuntimeContext {
 
 impl ConsumerContext for RuntimeContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        self.shared.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .metrics
+            .rebalances
+            .fetch_add(1, Ordering::Relaxed);
         match rebalance {
             Rebalance::Assign(tpl) => {
                 for e in tpl.elements() {
@@ -224,7 +241,10 @@ impl ConsumerContext for RuntimeContext {
         match result {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => {
-                self.shared.metrics.commit_failures.fetch_add(1, Ordering::Relaxed);
+                self.shared
+                    .metrics
+                    .commit_failures
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(handler = %self.shared.name, error = %e, "offset commit failed");
             }
         }

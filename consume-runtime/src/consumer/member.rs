@@ -6,14 +6,14 @@
 //! `max.poll.interval.ms` and get evicted. The thread may block inside a rebalance callback
 //! while workers drain: it is not a tokio worker thread, so nothing else waits on it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rdkafka::Offset;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::{BorrowedMessage, Message as _};
-use rdkafka::Offset;
 
 use super::context::RuntimeContext;
 use super::worker::HandlerShared;
@@ -50,7 +50,10 @@ pub(crate) fn connect(spec: &MemberSpec) -> Result<Arc<BaseConsumer<RuntimeConte
     consumer.context().attach(&consumer);
     let topics: Vec<&str> = spec.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics).map_err(|source| Error::Kafka {
-        context: format!("subscribing handler `{}` to {:?}", spec.shared.name, spec.topics),
+        context: format!(
+            "subscribing handler `{}` to {:?}",
+            spec.shared.name, spec.topics
+        ),
         source,
     })?;
     Ok(consumer)
@@ -59,7 +62,11 @@ pub(crate) fn connect(spec: &MemberSpec) -> Result<Arc<BaseConsumer<RuntimeConte
 /// Drives the member until `stop` is set, then shuts it down gracefully: workers finish the
 /// message in hand (bounded), stored offsets are committed, and the consumer closes, which
 /// leaves the group at once.
-pub(crate) fn drive(spec: &MemberSpec, consumer: Arc<BaseConsumer<RuntimeContext>>, stop: &AtomicBool) {
+pub(crate) fn drive(
+    spec: &MemberSpec,
+    consumer: Arc<BaseConsumer<RuntimeContext>>,
+    stop: &AtomicBool,
+) {
     let name = &*spec.shared.name;
     while !stop.load(Ordering::SeqCst) {
         match consumer.poll(POLL_INTERVAL) {
@@ -87,7 +94,11 @@ pub(crate) fn drive(spec: &MemberSpec, consumer: Arc<BaseConsumer<RuntimeContext
     }
     // Dropping the last reference closes the consumer: final commit and LeaveGroup.
     drop(consumer);
-    tracing::info!(handler = name, abandoned, "consumer closed and left the group");
+    tracing::info!(
+        handler = name,
+        abandoned,
+        "consumer closed and left the group"
+    );
 }
 
 /// A message on the consumer queue means a partition's queue was not split before
@@ -95,12 +106,23 @@ pub(crate) fn drive(spec: &MemberSpec, consumer: Arc<BaseConsumer<RuntimeContext
 /// through its worker (a duplicate at worst, never a skip).
 fn stray(consumer: &Arc<BaseConsumer<RuntimeContext>>, m: &BorrowedMessage<'_>, name: &str) {
     let (topic, partition, offset) = (m.topic().to_owned(), m.partition(), m.offset());
-    tracing::error!(handler = name, topic, partition, offset, "message bypassed its partition worker; rewinding the partition");
+    tracing::error!(
+        handler = name,
+        topic,
+        partition,
+        offset,
+        "message bypassed its partition worker; rewinding the partition"
+    );
     let ctx = consumer.context();
     if ctx.prepare_worker(&topic, partition) {
         ctx.start_pending();
     }
-    if let Err(e) = consumer.seek(&topic, partition, Offset::Offset(offset), Duration::from_secs(5)) {
+    if let Err(e) = consumer.seek(
+        &topic,
+        partition,
+        Offset::Offset(offset),
+        Duration::from_secs(5),
+    ) {
         tracing::error!(handler = name, topic, partition, offset, error = %e, "rewind failed");
     }
 }

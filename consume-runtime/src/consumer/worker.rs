@@ -5,8 +5,8 @@
 //! so becomes committable) only after its message settled.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use futures::FutureExt as _;
 use rdkafka::consumer::base_consumer::PartitionQueue;

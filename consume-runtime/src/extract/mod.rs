@@ -36,8 +36,9 @@ pub use state::{Requirements, State, StateMap};
 )]
 pub trait FromMessage: Sized + Send {
     /// Extracts the value.
-    fn from_message(delivery: &Delivery<'_>)
-    -> impl Future<Output = Result<Self, Rejection>> + Send;
+    fn from_message(
+        delivery: &Delivery<'_>,
+    ) -> impl Future<Output = Result<Self, Rejection>> + Send;
 
     /// Declares what the extractor needs from the runtime (e.g. a `State<T>` value), so
     /// missing pieces are reported at boot rather than per message.

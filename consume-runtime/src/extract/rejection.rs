@@ -73,7 +73,11 @@ impl fmt::Debug for Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} extractor rejected the message: {}", self.extractor, self.error)
+        write!(
+            f,
+            "{} extractor rejected the message: {}",
+            self.extractor, self.error
+        )
     }
 }
 
@@ -86,7 +90,11 @@ struct RejectionError {
 
 impl fmt::Display for RejectionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} extractor rejected the message: {}", self.extractor, self.error)
+        write!(
+            f,
+            "{} extractor rejected the message: {}",
+            self.extractor, self.error
+        )
     }
 }
 

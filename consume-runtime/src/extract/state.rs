@@ -18,7 +18,10 @@ impl<T: Clone + Send + Sync + 'static> FromMessage for State<T> {
             // Unreachable after the boot check; kept as a clear error rather than a panic.
             Rejection::permanent(
                 "State",
-                format!("no `{}` was provided to the runtime", std::any::type_name::<T>()),
+                format!(
+                    "no `{}` was provided to the runtime",
+                    std::any::type_name::<T>()
+                ),
             )
         })
     }
@@ -50,7 +53,11 @@ impl StateMap {
 
     /// Adds (or replaces) the value of type `T`.
     pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
-        if self.values.insert(TypeId::of::<T>(), Box::new(value)).is_none() {
+        if self
+            .values
+            .insert(TypeId::of::<T>(), Box::new(value))
+            .is_none()
+        {
             self.names.push(std::any::type_name::<T>());
         }
     }
@@ -70,7 +77,9 @@ impl StateMap {
 impl fmt::Debug for StateMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Type names only: state values may hold secrets.
-        f.debug_struct("StateMap").field("types", &self.names).finish()
+        f.debug_struct("StateMap")
+            .field("types", &self.names)
+            .finish()
     }
 }
 

@@ -10,7 +10,7 @@
 //! ```
 //! Stop it with Ctrl-C: it finishes in-flight messages, commits and leaves the group.
 
-use consume_runtime::{consume, HandlerError, Json, Key, Meta, Runtime};
+use consume_runtime::{HandlerError, Json, Key, Meta, Runtime, consume};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -36,12 +36,8 @@ async fn on_progress(
 async fn main() -> Result<(), consume_runtime::Error> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    Runtime::from_env()?
-        .create_missing_topics(3)
-        .run()
-        .await
+    Runtime::from_env()?.create_missing_topics(3).run().await
 }

@@ -6,13 +6,18 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consume_runtime::{consume, Config, Key, Meta, Payload, Runtime, State};
+use consume_runtime::{Config, Key, Meta, Payload, Runtime, State, consume};
 
 #[derive(Clone)]
 struct Out(Arc<Mutex<std::fs::File>>, Duration);
 
 #[consume(topic = "${CRASH_TOPIC}", group = "${CRASH_GROUP}")]
-async fn crash_handler(Key(k): Key<String>, Payload(v): Payload, meta: Meta, State(out): State<Out>) {
+async fn crash_handler(
+    Key(k): Key<String>,
+    Payload(v): Payload,
+    meta: Meta,
+    State(out): State<Out>,
+) {
     tokio::time::sleep(out.1).await;
     let v = String::from_utf8_lossy(v.as_deref().unwrap_or_default()).into_owned();
     let mut f = out.0.lock().expect("lock");
@@ -29,13 +34,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let path = std::env::var("CRASH_OUT")?;
-    let delay = std::env::var("CRASH_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let delay = std::env::var("CRASH_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
     let mut config = Config::from_env()?;
     config.drain_timeout = Duration::from_secs(5);
     Runtime::new(config)
         .only(["crash_handler"])
-        .state(Out(Arc::new(Mutex::new(file)), Duration::from_millis(delay)))
+        .state(Out(
+            Arc::new(Mutex::new(file)),
+            Duration::from_millis(delay),
+        ))
         .run()
         .await?;
     Ok(())

@@ -1,0 +1,6 @@
+use consume_runtime::consume;
+
+#[consume(topic = "${TOPIC", group = "billing")]
+async fn handler() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use consume_runtime::consume;
+
+#[consume(topic = "orders", group = "billing")]
+fn handler() {}
+
+fn main() {}
