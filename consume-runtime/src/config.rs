@@ -150,7 +150,8 @@ impl Config {
         self
     }
 
-    /// Connection settings shared by every client (consumers, admin, producers).
+    /// Connection settings and passthrough properties, shared by every client (consumers,
+    /// admin, producers).
     pub(crate) fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers);
@@ -168,6 +169,9 @@ impl Config {
         }
         if let Some(v) = &self.ssl_ca_location {
             c.set("ssl.ca.location", v);
+        }
+        for (k, v) in &self.properties {
+            c.set(k, v);
         }
         c
     }
