@@ -45,7 +45,12 @@ pub struct HandlerSnapshot {
 type HandlerTable = BTreeMap<String, (String, Arc<HandlerMetrics>)>;
 
 /// One exposed series: name, type, help, value of a snapshot.
-type Series = (&'static str, &'static str, &'static str, fn(&HandlerSnapshot) -> i128);
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&HandlerSnapshot) -> i128,
+);
 
 /// The runtime's metrics; clone it freely (it is shared).
 #[derive(Debug, Clone, Default)]

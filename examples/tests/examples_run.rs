@@ -14,8 +14,19 @@ fn state_and_shutdown_counts_the_demo_events_and_exits_cleanly() {
         .output()
         .expect("run the example");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "exit {}: {stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
-    for line in ["learner-1: +30s", "learner-2: +45s", "learner-1: +60s", "learner-3: +15s", "totals after shutdown:"] {
+    assert!(
+        out.status.success(),
+        "exit {}: {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "learner-1: +30s",
+        "learner-2: +45s",
+        "learner-1: +60s",
+        "learner-3: +15s",
+        "totals after shutdown:",
+    ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }
 }
@@ -31,11 +42,19 @@ fn json_hello_boots_and_stops_on_sigterm() {
         .spawn()
         .expect("start json_hello");
     std::thread::sleep(std::time::Duration::from_secs(4));
-    let term = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
+    let term = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
     assert!(term.success());
     let out = child.wait_with_output().expect("wait");
-    let logs = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let logs =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {}: {logs}", out.status);
     assert!(logs.contains("handler registered"), "{logs}");
-    assert!(logs.contains("consumer closed and left the group"), "{logs}");
+    assert!(
+        logs.contains("consumer closed and left the group"),
+        "{logs}"
+    );
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consume_runtime::{consume, Key, Meta, Payload, Runtime, State};
-use consume_tests::runtime::{config, Running};
+use consume_runtime::{Key, Meta, Payload, Runtime, State, consume};
+use consume_tests::runtime::{Running, config};
 use consume_tests::{kafka, require, unique};
 
 /// (partition, offset) → times handled, and which runtime handled it.
@@ -45,7 +45,9 @@ async fn a_member_joining_mid_stream_causes_no_loss_and_no_duplicate() {
     let base = kafka::plaintext_config();
     kafka::create_topic(&base, &topic, 4).await;
     let n = 2000usize;
-    let sent: Vec<(String, String)> = (0..n).map(|i| (format!("k{}", i % 40), format!("v{i}"))).collect();
+    let sent: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("k{}", i % 40), format!("v{i}")))
+        .collect();
     kafka::produce(&base, &topic, &sent).await;
 
     let ledger = Ledger::default();
@@ -61,9 +63,11 @@ async fn a_member_joining_mid_stream_causes_no_loss_and_no_duplicate() {
     };
     let mut a = start("a");
     let l = ledger.clone();
-    a.wait_for("a quarter handled by the first member", Duration::from_secs(60), || {
-        l.0.lock().expect("lock").len() >= n / 4
-    })
+    a.wait_for(
+        "a quarter handled by the first member",
+        Duration::from_secs(60),
+        || l.0.lock().expect("lock").len() >= n / 4,
+    )
     .await;
     let mut b = start("b");
     let l = ledger.clone();
@@ -102,7 +106,15 @@ async fn a_handler_slower_than_max_poll_interval_keeps_its_partitions() {
     let topic = unique::name("rt-slow");
     let base = kafka::plaintext_config();
     kafka::create_topic(&base, &topic, 1).await;
-    kafka::produce(&base, &topic, &[("k".to_owned(), "a".to_owned()), ("k".to_owned(), "b".to_owned())]).await;
+    kafka::produce(
+        &base,
+        &topic,
+        &[
+            ("k".to_owned(), "a".to_owned()),
+            ("k".to_owned(), "b".to_owned()),
+        ],
+    )
+    .await;
 
     let done = Slow::default();
     let cfg = config()
@@ -116,11 +128,20 @@ async fn a_handler_slower_than_max_poll_interval_keeps_its_partitions() {
     let metrics = rt.metrics();
     let mut run = Running::start(rt);
     let d = done.clone();
-    run.wait_for("two 9-second messages", Duration::from_secs(60), || d.0.load(Ordering::SeqCst) >= 2)
-        .await;
+    run.wait_for("two 9-second messages", Duration::from_secs(60), || {
+        d.0.load(Ordering::SeqCst) >= 2
+    })
+    .await;
     run.stop().await.expect("runtime ran");
-    let m = metrics.snapshot().into_iter().find(|m| m.handler == "slow_handler").expect("metrics");
+    let m = metrics
+        .snapshot()
+        .into_iter()
+        .find(|m| m.handler == "slow_handler")
+        .expect("metrics");
     // One assignment at start and one revocation at shutdown: no eviction in between.
-    assert_eq!(m.rebalances, 2, "the member was evicted and rejoined: {m:?}");
+    assert_eq!(
+        m.rebalances, 2,
+        "the member was evicted and rejoined: {m:?}"
+    );
     assert_eq!(m.handled, 2);
 }

@@ -32,25 +32,51 @@ async fn sasl_ssl_from_the_environment_works_and_never_logs_the_password() {
     let topic = unique::name("rt-sasl");
     let base = kafka::plaintext_config();
     kafka::create_topic(&base, &topic, 2).await;
-    let sent: Vec<(String, String)> = (0..20).map(|i| (format!("k{i}"), format!("v{i}"))).collect();
+    let sent: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("k{i}"), format!("v{i}")))
+        .collect();
     kafka::produce(&base, &topic, &sent).await;
 
     let dir = std::env::temp_dir().join(unique::name("sasl"));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let out = dir.join("handled.txt");
-    let child = consumer(&sasl, &sasl.password, &topic, &out).spawn().expect("start");
+    let child = consumer(&sasl, &sasl.password, &topic, &out)
+        .spawn()
+        .expect("start");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::read_to_string(&out).unwrap_or_default().lines().count() < sent.len() {
-        assert!(Instant::now() < deadline, "not every message was handled over SASL_SSL");
+    while std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < sent.len()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not every message was handled over SASL_SSL"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let output = child.wait_with_output().expect("wait");
-    let logs = String::from_utf8_lossy(&output.stderr).into_owned() + &String::from_utf8_lossy(&output.stdout);
+    let logs = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "exit {}", output.status);
-    assert!(logs.len() > 10_000, "debug logging was on, expected plenty of logs, got {} bytes", logs.len());
-    assert!(logs.contains("sasl.username"), "librdkafka's conf dump is in the logs");
-    assert!(!logs.contains(&sasl.password), "the SASL password leaked into the logs");
+    assert!(
+        logs.len() > 10_000,
+        "debug logging was on, expected plenty of logs, got {} bytes",
+        logs.len()
+    );
+    assert!(
+        logs.contains("sasl.username"),
+        "librdkafka's conf dump is in the logs"
+    );
+    assert!(
+        !logs.contains(&sasl.password),
+        "the SASL password leaked into the logs"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -62,9 +88,20 @@ fn a_wrong_password_fails_at_boot_without_logging_it() {
     let output = consumer(&sasl, &wrong, "consume-tests.never", &out)
         .output()
         .expect("run");
-    let logs = String::from_utf8_lossy(&output.stderr).into_owned() + &String::from_utf8_lossy(&output.stdout);
-    assert!(!output.status.success(), "a wrong password must fail the boot");
-    assert!(logs.contains("cannot reach Kafka"), "{}", &logs[logs.len().saturating_sub(2000)..]);
+    let logs = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !output.status.success(),
+        "a wrong password must fail the boot"
+    );
+    assert!(
+        logs.contains("cannot reach Kafka"),
+        "{}",
+        &logs[logs.len().saturating_sub(2000)..]
+    );
     assert!(logs.contains("Authentication failed"), "the cause is named");
-    assert!(!logs.contains(&wrong), "the wrong password leaked into the logs");
+    assert!(
+        !logs.contains(&wrong),
+        "the wrong password leaked into the logs"
+    );
 }

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consume_runtime::{consume, HandlerError, Json, Key, Runtime, State};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use consume_runtime::{HandlerError, Json, Key, Runtime, State, consume};
 use rdkafka::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Deserialize;
 
 const TOPIC: &str = "examples.watch-time";
@@ -34,9 +34,15 @@ async fn add_watch_time(
     Json(w): Json<Watched>,
     State(totals): State<Totals>,
 ) -> Result<(), HandlerError> {
-    let mut t = totals.0.lock().map_err(|_| HandlerError::permanent("totals lock poisoned"))?;
+    let mut t = totals
+        .0
+        .lock()
+        .map_err(|_| HandlerError::permanent("totals lock poisoned"))?;
     *t.entry(learner.clone()).or_default() += w.watched_seconds;
-    println!("{learner}: +{}s (total {}s)", w.watched_seconds, t[&learner]);
+    println!(
+        "{learner}: +{}s (total {}s)",
+        w.watched_seconds, t[&learner]
+    );
     Ok(())
 }
 
@@ -44,8 +50,7 @@ async fn add_watch_time(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let runtime = Runtime::from_env()?.create_missing_topics(3);
@@ -61,7 +66,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
-    let exit_after = std::env::var("DEMO_EXIT_AFTER_MS").ok().and_then(|v| v.parse().ok());
+    let exit_after = std::env::var("DEMO_EXIT_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     runtime
         .state(totals.clone())
         .run_until(async move {
@@ -84,10 +91,18 @@ async fn publish_demo_events(brokers: &str) -> Result<(), rdkafka::error::KafkaE
         .set("bootstrap.servers", brokers)
         .set("acks", "all")
         .create()?;
-    for (learner, secs) in [("learner-1", 30), ("learner-2", 45), ("learner-1", 60), ("learner-3", 15)] {
+    for (learner, secs) in [
+        ("learner-1", 30),
+        ("learner-2", 45),
+        ("learner-1", 60),
+        ("learner-3", 15),
+    ] {
         let value = format!("{{\"watched_seconds\":{secs}}}");
         producer
-            .send(FutureRecord::to(TOPIC).key(learner).payload(&value), Duration::from_secs(10))
+            .send(
+                FutureRecord::to(TOPIC).key(learner).payload(&value),
+                Duration::from_secs(10),
+            )
             .await
             .map_err(|(e, _)| e)?;
     }

@@ -1,0 +1,171 @@
+//! Command-line flags (hand-parsed: the benchmark needs no argument-parsing crate).
+
+use std::path::PathBuf;
+
+/// Printed for `--help` and after a flag error.
+pub(crate) const USAGE: &str = "\
+consume-bench: messages/second of a raw rdkafka poll loop vs a #[consume] handler
+
+USAGE: cargo run --release -p consume-bench -- [FLAGS]
+
+FLAGS:
+  --messages <N>           messages to produce and read per variant and round (default 1000000)
+  --rounds <R>             measured rounds after the warm-up round (default 5)
+  --topic <NAME>           topic to use (default: bench-<millis>, created and deleted by the run);
+                           an existing topic is reused if it holds exactly N messages
+  --write-markdown <PATH>  (re)write the framework-overhead section of this markdown file
+  --librdkafka-defaults    give both variants librdkafka's default fetch settings instead of
+                           the shared tuning (see bench/src/tuning.rs)
+  --smoke                  tiny run (20000 messages, 1 round, no warm-up) that fails unless
+                           both variants read every message; never writes markdown
+  -h, --help               this text
+
+ENVIRONMENT:
+  KAFKA_BOOTSTRAP          Kafka's PLAINTEXT listener (default 127.0.0.1:9092, started by infra/up)
+  RUST_LOG                 log filter for stderr (default warn)";
+
+const DEFAULT_MESSAGES: u64 = 1_000_000;
+const DEFAULT_ROUNDS: usize = 5;
+const SMOKE_MESSAGES: u64 = 20_000;
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Args {
+    /// Messages in the topic (every variant reads all of them each round).
+    pub(crate) messages: u64,
+    /// Measured rounds.
+    pub(crate) rounds: usize,
+    /// Whether an unmeasured warm-up round runs first.
+    pub(crate) warmup: bool,
+    /// Topic given by the user (`None`: a fresh, unique one).
+    pub(crate) topic: Option<String>,
+    /// Markdown file whose section to (re)write.
+    pub(crate) write_markdown: Option<PathBuf>,
+    /// Tiny verification run.
+    pub(crate) smoke: bool,
+    /// Measure without the shared consumer tuning.
+    pub(crate) librdkafka_defaults: bool,
+}
+
+/// The result of parsing.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Parsed {
+    /// Run the benchmark.
+    Run(Args),
+    /// Print [`USAGE`] and exit successfully.
+    Help,
+}
+
+/// Parses the flags (without the program name).
+pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+    let mut messages = None;
+    let mut rounds = None;
+    let mut topic = None;
+    let mut write_markdown = None;
+    let mut smoke = false;
+    let mut librdkafka_defaults = false;
+    let mut it = argv.into_iter();
+    while let Some(flag) = it.next() {
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
+            _ => (flag.clone(), None),
+        };
+        let mut value = |what: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{name} needs {what}"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(Parsed::Help),
+            "--smoke" => smoke = true,
+            "--librdkafka-defaults" => librdkafka_defaults = true,
+            "--messages" => messages = Some(number::<u64>(&name, &value("a number")?)?),
+            "--rounds" => rounds = Some(number::<usize>(&name, &value("a number")?)?),
+            "--topic" => topic = Some(value("a topic name")?),
+            "--write-markdown" => write_markdown = Some(PathBuf::from(value("a path")?)),
+            other => return Err(format!("unknown flag `{other}`")),
+        }
+    }
+    if smoke && write_markdown.is_some() {
+        return Err("--smoke never writes markdown: drop --write-markdown".to_owned());
+    }
+    let args = Args {
+        messages: messages.unwrap_or(if smoke {
+            SMOKE_MESSAGES
+        } else {
+            DEFAULT_MESSAGES
+        }),
+        rounds: rounds.unwrap_or(if smoke { 1 } else { DEFAULT_ROUNDS }),
+        warmup: !smoke,
+        topic,
+        write_markdown,
+        smoke,
+        librdkafka_defaults,
+    };
+    if args.messages == 0 || args.rounds == 0 {
+        return Err("--messages and --rounds must be at least 1".to_owned());
+    }
+    Ok(Parsed::Run(args))
+}
+
+fn number<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
+    v.replace('_', "")
+        .parse()
+        .map_err(|_| format!("{flag}: `{v}` is not a non-negative whole number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(flags: &[&str]) -> Result<Args, String> {
+        match parse(flags.iter().map(|s| (*s).to_owned()))? {
+            Parsed::Run(a) => Ok(a),
+            Parsed::Help => Err("help".to_owned()),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let a = run(&[]).unwrap();
+        assert_eq!(
+            (a.messages, a.rounds, a.warmup, a.smoke),
+            (1_000_000, 5, true, false)
+        );
+        assert!(a.topic.is_none() && a.write_markdown.is_none() && !a.librdkafka_defaults);
+        assert!(run(&["--librdkafka-defaults"]).unwrap().librdkafka_defaults);
+    }
+
+    #[test]
+    fn flags_with_space_or_equals() {
+        let a = run(&[
+            "--messages",
+            "1_000",
+            "--rounds=3",
+            "--topic",
+            "t",
+            "--write-markdown=B.md",
+        ])
+        .unwrap();
+        assert_eq!((a.messages, a.rounds), (1000, 3));
+        assert_eq!(a.topic.as_deref(), Some("t"));
+        assert_eq!(a.write_markdown, Some(PathBuf::from("B.md")));
+    }
+
+    #[test]
+    fn smoke_is_tiny_and_never_writes() {
+        let a = run(&["--smoke"]).unwrap();
+        assert_eq!((a.messages, a.rounds, a.warmup), (20_000, 1, false));
+        assert!(run(&["--smoke", "--write-markdown", "B.md"]).is_err());
+    }
+
+    #[test]
+    fn errors() {
+        assert!(run(&["--messages"]).is_err());
+        assert!(run(&["--messages", "x"]).is_err());
+        assert!(run(&["--rounds", "0"]).is_err());
+        assert!(run(&["--bogus"]).is_err());
+        assert_eq!(parse(["--help".to_owned()]), Ok(Parsed::Help));
+    }
+}
