@@ -98,10 +98,10 @@ pub(crate) fn section(r: &Report<'_>) -> String {
     );
     let _ = writeln!(
         out,
-        "- (b) {}: `async fn {HANDLER}(Payload(v): Payload)` run by \
+        "- (b) {}: no-op `async fn {HANDLER}()` run by \
          `Runtime::new(config).only([\"{HANDLER}\"])` with the runtime's default settings (a \
-         worker task per partition on tokio's multi-thread runtime with {} worker threads, an \
-         offset stored per message, commits every second)",
+         worker task per partition on tokio's multi-thread runtime with {} worker threads, \
+         offsets stored in batches, commits every second)",
         Variant::Framework.name(),
         r.machine.nproc
     );

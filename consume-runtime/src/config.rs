@@ -22,6 +22,7 @@ use crate::secret::{Secret, is_sensitive_property};
 /// | `auto.offset.reset` | `earliest` | a new group reads what is already there instead of skipping it |
 /// | `partition.assignment.strategy` | `range` (eager) | cooperative-sticky with manual offset storage has open librdkafka bugs |
 /// | `enable.partition.eof` | `false` | |
+/// | `fetch.queue.backoff.ms` | `50` | librdkafka's 1000 ms pause after a full partition queue idles a fast worker that drained it in milliseconds |
 #[derive(Clone)]
 pub struct Config {
     /// `bootstrap.servers`.
@@ -197,7 +198,8 @@ impl Config {
             .set("auto.commit.interval.ms", "1000")
             .set("auto.offset.reset", "earliest")
             .set("partition.assignment.strategy", "range")
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            .set("fetch.queue.backoff.ms", "50");
         for (k, v) in &self.properties {
             c.set(k, v);
         }

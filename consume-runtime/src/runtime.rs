@@ -212,25 +212,58 @@ impl Runtime {
     }
 }
 
+/// The boot probe's context: remembers the first error librdkafka reports.
+#[derive(Default)]
+struct ProbeContext {
+    first_error: std::sync::Mutex<Option<String>>,
+}
+
+impl ProbeContext {
+    fn first_error(&self) -> Option<String> {
+        self.first_error.lock().ok().and_then(|e| e.clone())
+    }
+}
+
+impl rdkafka::client::ClientContext for ProbeContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if let Ok(mut e) = self.first_error.lock() {
+            e.get_or_insert_with(|| format!("{error}: {reason}"));
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for ProbeContext {}
+
 /// Bounded check that the cluster answers and every topic exists (or is created).
 fn check_cluster(
     config: &Config,
     plans: &[Arc<HandlerPlan>],
     create: Option<i32>,
 ) -> Result<(), Error> {
-    let probe: BaseConsumer = config
+    let probe: BaseConsumer<ProbeContext> = config
         .client_config()
-        .create()
+        .create_with_context(ProbeContext::default())
         .map_err(|source| Error::Kafka {
             context: "creating the boot probe".to_owned(),
             source,
         })?;
     let metadata = probe
         .fetch_metadata(None, config.boot_timeout)
-        .map_err(|e| Error::ClusterUnreachable {
-            brokers: config.brokers.clone(),
-            waited: config.boot_timeout,
-            cause: e.to_string(),
+        .map_err(|e| {
+            // librdkafka reports the reason (refused connection, failed authentication, TLS)
+            // as events on the client's queue: serve them to name the cause.
+            for _ in 0..10 {
+                let _ = probe.poll(Duration::from_millis(50));
+            }
+            let cause = match probe.context().first_error() {
+                Some(reason) => format!("{e}; {reason}"),
+                None => e.to_string(),
+            };
+            Error::ClusterUnreachable {
+                brokers: config.brokers.clone(),
+                waited: config.boot_timeout,
+                cause,
+            }
         })?;
     let exists = |t: &str| {
         metadata

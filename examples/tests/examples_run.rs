@@ -34,7 +34,7 @@ fn state_and_shutdown_counts_the_demo_events_and_exits_cleanly() {
 #[test]
 fn json_hello_boots_and_stops_on_sigterm() {
     require::kafka();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_json_hello"))
+    let child = Command::new(env!("CARGO_BIN_EXE_json_hello"))
         .env("KAFKA_BROKERS", endpoints::kafka_bootstrap())
         .env("RUST_LOG", "info")
         .stderr(std::process::Stdio::piped())

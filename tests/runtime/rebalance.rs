@@ -12,9 +12,11 @@ use consume_runtime::{Key, Meta, Payload, Runtime, State, consume};
 use consume_tests::runtime::{Running, config};
 use consume_tests::{kafka, require, unique};
 
-/// (partition, offset) → times handled, and which runtime handled it.
+/// (partition, offset) → the members that handled it, in order.
+type Handled = BTreeMap<(i32, i64), Vec<&'static str>>;
+
 #[derive(Clone, Default)]
-struct Ledger(Arc<Mutex<BTreeMap<(i32, i64), Vec<&'static str>>>>);
+struct Ledger(Arc<Mutex<Handled>>);
 
 #[derive(Clone)]
 struct Member(&'static str);

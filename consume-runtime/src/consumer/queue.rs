@@ -1,7 +1,9 @@
 //! An async receiver over a librdkafka partition queue.
 //!
-//! librdkafka calls a callback when the queue becomes non-empty; it wakes a `Notify`.
-//! The fast path (a message is already queued) takes no lock and allocates nothing.
+//! librdkafka calls a callback when the queue goes from empty to non-empty (also when a
+//! batch is moved into an empty queue); it wakes a `Notify`, which keeps a permit if nobody
+//! waits yet, so a wake-up between "found empty" and "wait" is not lost. The fast path (a
+//! message is already queued) takes no lock and allocates nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +15,6 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::context::RuntimeContext;
-
-/// Longest idle wait before re-polling anyway (guards against a missed wake-up).
-const IDLE_REPOLL: Duration = Duration::from_millis(500);
 
 pub(crate) struct AsyncPartitionQueue {
     queue: PartitionQueue<RuntimeContext>,
@@ -30,10 +29,12 @@ impl AsyncPartitionQueue {
         Self { queue, notify }
     }
 
-    /// The next message, or `None` once `stop` is cancelled.
+    /// The next message, or `None` once `stop` is cancelled. `on_idle` runs each time the
+    /// queue is found empty, before waiting.
     pub(crate) async fn recv(
         &self,
         stop: &CancellationToken,
+        mut on_idle: impl FnMut(),
     ) -> Option<KafkaResult<BorrowedMessage<'_>>> {
         loop {
             if stop.is_cancelled() {
@@ -42,11 +43,11 @@ impl AsyncPartitionQueue {
             if let Some(m) = self.queue.poll(Duration::ZERO) {
                 return Some(m);
             }
+            on_idle();
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => return None,
                 _ = self.notify.notified() => {}
-                _ = tokio::time::sleep(IDLE_REPOLL) => {}
             }
         }
     }

@@ -7,6 +7,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 use rdkafka::consumer::base_consumer::PartitionQueue;
@@ -18,6 +19,7 @@ use super::context::RuntimeContext;
 use super::control::WorkerControl;
 use super::queue::AsyncPartitionQueue;
 use crate::error::HandlerError;
+use crate::extract::delivery::Source;
 use crate::extract::{Delivery, StateMap};
 use crate::handler::Handler;
 use crate::metrics::HandlerMetrics;
@@ -76,8 +78,12 @@ impl Worker {
             partition,
         } = self;
         let queue = AsyncPartitionQueue::new(queue);
+        let mut stored = StoredOffset::new(&consumer, &topic, partition);
         tracing::debug!(handler = %shared.name, %topic, partition, "partition worker started");
-        while let Some(received) = queue.recv(control.stop_token()).await {
+        while let Some(received) = queue
+            .recv(control.stop_token(), || stored.flush(&control))
+            .await
+        {
             let msg = match received {
                 Ok(m) => m,
                 Err(e) => {
@@ -86,21 +92,77 @@ impl Worker {
                 }
             };
             match settle(&handler, &msg, &topic, &shared, &control).await {
-                Settled::Done => {
-                    if control.may_store() {
-                        // ERR__STATE: the partition was revoked meanwhile; the next owner
-                        // redelivers this message (a duplicate, never a loss).
-                        if let Err(e) = consumer.store_offset_from_message(&msg) {
-                            tracing::debug!(handler = %shared.name, %topic, partition, offset = msg.offset(), error = %e, "offset not stored");
-                        }
-                    }
-                }
+                Settled::Done => stored.done(msg.offset(), &control),
                 Settled::Interrupted => break,
             }
         }
+        // Everything settled so far becomes committable before the partition is released.
+        stored.flush(&control);
         drop(queue);
         tracing::debug!(handler = %shared.name, %topic, partition, "partition worker stopped");
         control.mark_done();
+    }
+}
+
+/// Stores the offset of the last settled message in librdkafka's offset store (from where
+/// the periodic and the revocation commits take it). Storing takes a partition lock, so it
+/// is batched: at most every [`STORE_EVERY`] messages or [`STORE_INTERVAL`], whenever the
+/// queue runs empty, and always before the worker stops. Only settled messages are ever
+/// stored, and they settle in offset order, so batching delays commits (a crash may
+/// redeliver a few more messages) but never commits an unhandled one.
+struct StoredOffset<'a> {
+    consumer: &'a BaseConsumer<RuntimeContext>,
+    topic: &'a str,
+    partition: i32,
+    pending: Option<i64>,
+    since_store: u32,
+    last_store: Instant,
+}
+
+const STORE_EVERY: u32 = 512;
+const STORE_INTERVAL: Duration = Duration::from_millis(100);
+
+impl<'a> StoredOffset<'a> {
+    fn new(consumer: &'a BaseConsumer<RuntimeContext>, topic: &'a str, partition: i32) -> Self {
+        Self {
+            consumer,
+            topic,
+            partition,
+            pending: None,
+            since_store: 0,
+            last_store: Instant::now(),
+        }
+    }
+
+    /// The message at `offset` settled.
+    fn done(&mut self, offset: i64, control: &WorkerControl) {
+        self.pending = Some(offset);
+        self.since_store += 1;
+        // Reading the clock costs more than the rest of this; look at it every 16 messages.
+        if self.since_store >= STORE_EVERY
+            || (self.since_store % 16 == 1 && self.last_store.elapsed() >= STORE_INTERVAL)
+        {
+            self.flush(control);
+        }
+    }
+
+    fn flush(&mut self, control: &WorkerControl) {
+        let Some(offset) = self.pending.take() else {
+            return;
+        };
+        self.since_store = 0;
+        self.last_store = Instant::now();
+        if !control.may_store() {
+            return;
+        }
+        // librdkafka stores `offset + 1`, the next message to read. ERR__STATE means the
+        // partition was revoked meanwhile: the next owner redelivers (a duplicate, not a loss).
+        if let Err(e) = self
+            .consumer
+            .store_offset(self.topic, self.partition, offset)
+        {
+            tracing::debug!(topic = self.topic, partition = self.partition, offset, error = %e, "offset not stored");
+        }
     }
 }
 
@@ -121,12 +183,11 @@ where
             topic,
             partition: msg.partition(),
             offset: msg.offset(),
-            timestamp: msg.timestamp(),
             key: msg.key(),
             payload: msg.payload(),
-            headers: msg.headers(),
             state: &shared.state,
             attempt,
+            source: Source::Kafka(msg),
         };
         let outcome = AssertUnwindSafe(handler.call(&delivery))
             .catch_unwind()

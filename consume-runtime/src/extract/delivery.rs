@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use rdkafka::message::{BorrowedHeaders, Timestamp};
+use rdkafka::message::{BorrowedHeaders, BorrowedMessage, Message as _, Timestamp};
 
 use super::StateMap;
 
@@ -13,12 +13,23 @@ pub struct Delivery<'a> {
     pub(crate) topic: &'a Arc<str>,
     pub(crate) partition: i32,
     pub(crate) offset: i64,
-    pub(crate) timestamp: Timestamp,
     pub(crate) key: Option<&'a [u8]>,
     pub(crate) payload: Option<&'a [u8]>,
-    pub(crate) headers: Option<&'a BorrowedHeaders>,
     pub(crate) state: &'a StateMap,
     pub(crate) attempt: u32,
+    /// Where headers and timestamp come from; read only when an extractor asks (librdkafka
+    /// parses headers on every call, which costs an allocation).
+    pub(crate) source: Source<'a>,
+}
+
+/// The record behind a delivery.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    Kafka(&'a BorrowedMessage<'a>),
+    Manual {
+        headers: Option<&'a BorrowedHeaders>,
+        timestamp: Timestamp,
+    },
 }
 
 impl<'a> Delivery<'a> {
@@ -35,18 +46,31 @@ impl<'a> Delivery<'a> {
             topic,
             partition,
             offset,
-            timestamp: Timestamp::NotAvailable,
             key,
             payload,
-            headers: None,
             state,
             attempt: 1,
+            source: Source::Manual {
+                headers: None,
+                timestamp: Timestamp::NotAvailable,
+            },
         }
     }
 
     /// Sets the headers.
     pub fn with_headers(mut self, headers: &'a BorrowedHeaders) -> Self {
-        self.headers = Some(headers);
+        let timestamp = self.timestamp();
+        self.source = Source::Manual {
+            headers: Some(headers),
+            timestamp,
+        };
+        self
+    }
+
+    /// Sets the timestamp.
+    pub fn with_timestamp(mut self, timestamp: Timestamp) -> Self {
+        let headers = self.headers();
+        self.source = Source::Manual { headers, timestamp };
         self
     }
 
@@ -68,7 +92,10 @@ impl<'a> Delivery<'a> {
     }
     /// Its timestamp.
     pub fn timestamp(&self) -> Timestamp {
-        self.timestamp
+        match self.source {
+            Source::Kafka(m) => m.timestamp(),
+            Source::Manual { timestamp, .. } => timestamp,
+        }
     }
     /// The key bytes (`None` for a null key).
     pub fn key(&self) -> Option<&'a [u8]> {
@@ -80,7 +107,10 @@ impl<'a> Delivery<'a> {
     }
     /// The headers, if any.
     pub fn headers(&self) -> Option<&'a BorrowedHeaders> {
-        self.headers
+        match self.source {
+            Source::Kafka(m) => m.headers(),
+            Source::Manual { headers, .. } => headers,
+        }
     }
     /// The runtime's shared state.
     pub fn state(&self) -> &'a StateMap {

@@ -4,7 +4,7 @@
 //! received record plus the runtime's shared state). Extraction failures are [`Rejection`]s:
 //! decode errors are permanent (never retried).
 
-mod delivery;
+pub(crate) mod delivery;
 mod headers;
 mod json;
 mod key;
