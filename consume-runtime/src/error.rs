@@ -119,10 +119,7 @@ pub enum Error {
         second_at: String,
     },
     /// A handler takes `State<T>` but no value of `T` was provided.
-    #[error(
-        "handler `{handler}` ({at}) takes `State<{type_name}>`, but no `{type_name}` was \
-         provided: call `.state(value)` on the runtime builder"
-    )]
+    #[error("handler `{handler}` ({at}) needs a `{type_name}`, but none was provided: {hint}")]
     MissingState {
         /// The handler.
         handler: String,
@@ -130,6 +127,8 @@ pub enum Error {
         at: String,
         /// The missing type.
         type_name: &'static str,
+        /// How to provide it.
+        hint: &'static str,
     },
     /// A `${VAR}` placeholder in a topic or group has no value.
     #[error(

@@ -85,6 +85,7 @@
 //! }
 //! ```
 
+pub mod avro;
 mod config;
 mod consumer;
 mod error;
@@ -96,13 +97,14 @@ mod placeholder;
 mod registry;
 mod retry;
 mod runtime;
+pub mod schema_registry;
 mod secret;
 pub mod shutdown;
 
 pub use config::Config;
 pub use error::{Error, HandlerError};
 pub use extract::{
-    Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap,
+    Avro, Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap,
 };
 pub use handler::{Handler, call_handler};
 pub use metrics::{HandlerSnapshot, Metrics};
@@ -110,6 +112,7 @@ pub use outcome::{IntoOutcome, Outcome};
 pub use registry::{HandlerPlan, Registration, registrations};
 pub use retry::RetryPolicy;
 pub use runtime::Runtime;
+pub use schema_registry::{RegistryConfig, SchemaRegistry};
 pub use secret::Secret;
 
 /// Registers an `async fn` as the handler of a topic in a consumer group.

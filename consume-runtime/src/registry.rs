@@ -175,12 +175,13 @@ pub(crate) fn plan(
 
     // Every `State<T>` is provided.
     for p in &plans {
-        for (id, type_name) in p.handler.requirements().states {
+        for (id, type_name, hint) in p.handler.requirements().states {
             if !state.contains(id) {
                 return Err(Error::MissingState {
                     handler: p.name.clone(),
                     at: p.location.clone(),
                     type_name,
+                    hint,
                 });
             }
         }
@@ -268,7 +269,7 @@ mod tests {
         let e = plan(&[&r], &[], &StateMap::new(), &no_env).expect_err("missing");
         let msg = e.to_string();
         assert!(
-            msg.contains("State<u32>") && msg.contains("stateful") && msg.contains("f.rs:1"),
+            msg.contains("`u32`") && msg.contains("stateful") && msg.contains("f.rs:1"),
             "{msg}"
         );
         let mut st = StateMap::new();

@@ -64,12 +64,19 @@ impl Runtime {
     }
 
     /// Settings from the environment ([`Config::from_env`]); `CONSUME_HANDLERS`
-    /// (comma-separated handler names or `group:<id>`) limits which handlers run.
+    /// (comma-separated handler names or `group:<id>`) limits which handlers run;
+    /// `SCHEMA_REGISTRY_URL` (with `SCHEMA_REGISTRY_USERNAME`/`_PASSWORD`) configures the
+    /// schema registry used by `Avro<T>`.
     ///
     /// # Errors
     /// [`Error::Config`] for unparsable variables.
     pub fn from_env() -> Result<Self, Error> {
         let mut rt = Self::new(Config::from_env()?);
+        if let Some(rc) = crate::schema_registry::RegistryConfig::from_env() {
+            let sr = crate::schema_registry::SchemaRegistry::new(rc)
+                .map_err(|e| Error::Config(e.to_string()))?;
+            rt = rt.schema_registry(sr);
+        }
         if let Ok(sel) = std::env::var("CONSUME_HANDLERS") {
             rt = rt.only(sel.split(',').map(str::trim).filter(|s| !s.is_empty()));
         }
@@ -79,6 +86,12 @@ impl Runtime {
     /// Provides a value for handlers taking `State<T>` (one value per type).
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
         self.state.insert(value);
+        self
+    }
+
+    /// The schema registry `Avro<T>` extractors use.
+    pub fn schema_registry(mut self, registry: crate::schema_registry::SchemaRegistry) -> Self {
+        self.state.insert(registry);
         self
     }
 

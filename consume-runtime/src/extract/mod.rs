@@ -4,6 +4,7 @@
 //! received record plus the runtime's shared state). Extraction failures are [`Rejection`]s:
 //! decode errors are permanent (never retried).
 
+pub(crate) mod avro;
 pub(crate) mod delivery;
 mod headers;
 mod json;
@@ -15,6 +16,7 @@ mod state;
 
 use std::future::Future;
 
+pub use avro::Avro;
 pub use delivery::Delivery;
 pub use headers::Headers;
 pub use json::Json;
@@ -32,7 +34,7 @@ pub use state::{Requirements, State, StateMap};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be extracted from a Kafka message",
     label = "not an extractor",
-    note = "handler arguments must be extractors: `Json<T>`, `Key<T>`, `Headers`, `Meta`, `Payload`, `State<T>` (or a type implementing `FromMessage`)"
+    note = "handler arguments must be extractors: `Json<T>`, `Avro<T>`, `Key<T>`, `Headers`, `Meta`, `Payload`, `State<T>` (or a type implementing `FromMessage`)"
 )]
 pub trait FromMessage: Sized + Send {
     /// Extracts the value.

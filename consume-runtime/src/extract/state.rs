@@ -86,13 +86,19 @@ impl fmt::Debug for StateMap {
 /// What a handler's extractors need from the runtime, collected at boot.
 #[derive(Debug, Default)]
 pub struct Requirements {
-    pub(crate) states: Vec<(TypeId, &'static str)>,
+    /// (type, type name, how to provide it).
+    pub(crate) states: Vec<(TypeId, &'static str, &'static str)>,
 }
 
 impl Requirements {
     /// Declares that a value of type `T` must be provided with `.state(...)`.
     pub fn require_state<T: 'static>(&mut self) {
+        self.require_state_with_hint::<T>("call `.state(value)` on the runtime builder");
+    }
+
+    /// [`Requirements::require_state`] with a specific fix in the boot error.
+    pub fn require_state_with_hint<T: 'static>(&mut self, how_to_provide: &'static str) {
         self.states
-            .push((TypeId::of::<T>(), std::any::type_name::<T>()));
+            .push((TypeId::of::<T>(), std::any::type_name::<T>(), how_to_provide));
     }
 }

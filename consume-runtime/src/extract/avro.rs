@@ -1,0 +1,115 @@
+//! [`Avro<T>`]: the value decoded from Confluent-framed Avro through the schema registry.
+
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use super::{Delivery, FromMessage, Rejection};
+use crate::avro::{self, wire, AvroSchema, Prepared};
+use crate::schema_registry::{RegistryError, SchemaRegistry};
+
+/// The message value decoded from Avro in the Confluent wire format into `T`.
+///
+/// The writer schema comes from the registry by the id in the message; it is resolved
+/// against `T`'s reader schema ([`AvroSchema`]) once per (schema id, `T`) and cached, so
+/// after the first message of an id nothing but decoding happens (no HTTP call, no lock).
+///
+/// Rejections (all permanent, so the message goes to the dead letters, except the first):
+/// - the registry is unreachable: **retryable**;
+/// - no value (tombstone), too short, wrong magic byte;
+/// - unknown schema id;
+/// - the writer schema does not resolve to `T`'s (a field the reader needs is missing, …);
+/// - truncated or invalid body, declared lengths beyond the message, trailing bytes.
+///
+/// Needs a schema registry (`SCHEMA_REGISTRY_URL`, or `Runtime::schema_registry`), checked
+/// at boot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Avro<T>(pub T);
+
+impl<T> std::ops::Deref for Avro<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+type Key = (u64, u32, TypeId);
+type Entry = Result<Arc<Prepared>, Arc<str>>;
+
+/// Resolutions shared by all threads (filled on first use of a (registry, id, type)).
+static PREPARED: LazyLock<Mutex<HashMap<Key, Entry>>> = LazyLock::new(Default::default);
+
+thread_local! {
+    /// A lock-free front for [`PREPARED`]: each worker thread keeps what it has used.
+    static LOCAL: RefCell<HashMap<Key, Entry>> = RefCell::new(HashMap::new());
+}
+
+fn cached(key: &Key) -> Option<Entry> {
+    if let Some(e) = LOCAL.with(|l| l.borrow().get(key).cloned()) {
+        return Some(e);
+    }
+    let e = PREPARED.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()?;
+    LOCAL.with(|l| l.borrow_mut().insert(*key, e.clone()));
+    Some(e)
+}
+
+async fn prepare<T: AvroSchema>(registry: &SchemaRegistry, id: u32) -> Result<Entry, Rejection> {
+    let registered = registry.schema_by_id(id).await.map_err(|e| match e {
+        RegistryError::NotFound { .. } => {
+            Rejection::permanent("Avro", format!("unknown schema id {id} ({e})"))
+        }
+        e if e.is_retryable() => Rejection::retryable("Avro", e),
+        e => Rejection::permanent("Avro", e),
+    })?;
+    let entry: Entry = (|| {
+        let writer = apache_avro::Schema::parse_str(&registered.schema)
+            .map_err(|e| format!("the registry's schema {id} does not parse: {e}"))?;
+        let reader = avro::reader_schema::<T>()?;
+        Prepared::new(&writer, &reader)
+            .map(Arc::new)
+            .map_err(|m| {
+                format!(
+                    "schema mismatch: writer schema {id} cannot be read as `{}`: {m}",
+                    std::any::type_name::<T>()
+                )
+            })
+    })()
+    .map_err(Arc::from);
+    let key = (registry.instance_id(), id, TypeId::of::<T>());
+    PREPARED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, entry.clone());
+    LOCAL.with(|l| l.borrow_mut().insert(key, entry.clone()));
+    Ok(entry)
+}
+
+impl<T: AvroSchema> FromMessage for Avro<T> {
+    async fn from_message(d: &Delivery<'_>) -> Result<Self, Rejection> {
+        let value = d
+            .payload()
+            .ok_or_else(|| Rejection::permanent("Avro", "the message has no value (tombstone)"))?;
+        let (id, body) = wire::split(value).map_err(|e| Rejection::permanent("Avro", e))?;
+        let registry = d.state().get::<SchemaRegistry>().ok_or_else(|| {
+            Rejection::permanent("Avro", "no schema registry configured (set SCHEMA_REGISTRY_URL)")
+        })?;
+        let key = (registry.instance_id(), id, TypeId::of::<T>());
+        let entry = match cached(&key) {
+            Some(e) => e,
+            None => prepare::<T>(registry, id).await?,
+        };
+        let prepared = entry.map_err(|m| Rejection::permanent("Avro", m.to_string()))?;
+        prepared
+            .decode::<T>(body)
+            .map(Avro)
+            .map_err(|e| Rejection::permanent("Avro", format!("schema id {id}: {e}")))
+    }
+
+    fn requirements(r: &mut super::Requirements) {
+        r.require_state_with_hint::<SchemaRegistry>(
+            "set SCHEMA_REGISTRY_URL (or call `.schema_registry(...)` on the runtime builder); \
+             `mock://<scope>` selects an in-process registry",
+        );
+    }
+}
