@@ -10,15 +10,28 @@ use std::time::Duration;
 /// Like `anyhow::Error`, it does not implement `std::error::Error` itself, so that
 /// `impl<E: Error> From<E>` can exist.
 pub struct HandlerError {
-    permanent: bool,
+    kind: ErrorKind,
     source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+/// How the runtime treats a failed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Retried in place up to the retry policy's attempts, then failed for good.
+    Retryable,
+    /// Not retried: failed for good at once.
+    Permanent,
+    /// A dependency is down (registry, database): retried in place with capped backoff for
+    /// as long as it takes, never failed for good and never skipped; the partition waits.
+    Unavailable,
 }
 
 impl HandlerError {
     /// A retryable error (the default for `?`).
     pub fn retryable(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
         Self {
-            permanent: false,
+            kind: ErrorKind::Retryable,
             source: e.into(),
         }
     }
@@ -26,14 +39,28 @@ impl HandlerError {
     /// An error that retrying cannot fix: the message is not retried.
     pub fn permanent(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
         Self {
-            permanent: true,
+            kind: ErrorKind::Permanent,
             source: e.into(),
         }
     }
 
+    /// A dependency is unavailable: retry until it is back, however long (see
+    /// [`ErrorKind::Unavailable`]).
+    pub fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self {
+            kind: ErrorKind::Unavailable,
+            source: e.into(),
+        }
+    }
+
+    /// How the runtime treats it.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
     /// Whether this error skips the retries.
     pub fn is_permanent(&self) -> bool {
-        self.permanent
+        self.kind == ErrorKind::Permanent
     }
 
     /// The underlying error.
@@ -59,7 +86,7 @@ where
 impl fmt::Debug for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HandlerError")
-            .field("permanent", &self.permanent)
+            .field("kind", &self.kind)
             .field("source", &self.source)
             .finish()
     }

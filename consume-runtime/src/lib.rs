@@ -102,7 +102,7 @@ mod secret;
 pub mod shutdown;
 
 pub use config::Config;
-pub use error::{Error, HandlerError};
+pub use error::{Error, ErrorKind, HandlerError};
 pub use extract::{
     Avro, Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap,
 };

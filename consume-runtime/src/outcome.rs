@@ -9,7 +9,8 @@ use crate::extract::Rejection;
 pub enum Outcome {
     /// Handled: the offset may be committed.
     Ack,
-    /// Failed; retry in place (bounded), then treat as failed for good.
+    /// Failed; retry in place (bounded by the retry policy unless the error is
+    /// [`ErrorKind::Unavailable`](crate::error::ErrorKind::Unavailable)).
     Retry(HandlerError),
     /// Failed for good (a decode error, a permanent handler error): no retry.
     Fail(HandlerError),

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use apache_avro::types::{Record, Value};
-use apache_avro::{GenericDatumWriter, Schema};
+use apache_avro::writer::datum::GenericDatumWriter;
+use apache_avro::Schema;
 use serde::Deserialize;
 
 use super::{DecodeError, Prepared};

@@ -18,7 +18,7 @@ use tokio::runtime::Handle;
 use super::context::RuntimeContext;
 use super::control::WorkerControl;
 use super::queue::AsyncPartitionQueue;
-use crate::error::HandlerError;
+use crate::error::{ErrorKind, HandlerError};
 use crate::extract::delivery::Source;
 use crate::extract::{Delivery, StateMap};
 use crate::handler::Handler;
@@ -207,16 +207,18 @@ where
             }
             Outcome::Retry(e) => e,
         };
-        if attempt >= shared.retry.max_attempts {
+        let unavailable = error.kind() == ErrorKind::Unavailable;
+        if !unavailable && attempt >= shared.retry.max_attempts {
             report_failure(shared, &delivery, &error, "retries exhausted");
             return Settled::Done;
         }
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
         let wait = shared.retry.backoff(attempt);
         tracing::warn!(
             handler = %shared.name, topic = %delivery.topic, partition = delivery.partition,
             offset = delivery.offset, attempt, wait_ms = wait.as_millis() as u64,
-            error = %error, "handler failed; retrying"
+            error = %error,
+            "{}", if unavailable { "dependency unavailable; waiting and retrying" } else { "handler failed; retrying" }
         );
         shared.metrics.retries.fetch_add(1, Ordering::Relaxed);
         tokio::select! {

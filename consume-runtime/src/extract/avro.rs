@@ -16,7 +16,8 @@ use crate::schema_registry::{RegistryError, SchemaRegistry};
 /// after the first message of an id nothing but decoding happens (no HTTP call, no lock).
 ///
 /// Rejections (all permanent, so the message goes to the dead letters, except the first):
-/// - the registry is unreachable: **retryable**;
+/// - the registry is unreachable: the message **waits** (retried until the registry is back,
+///   never skipped);
 /// - no value (tombstone), too short, wrong magic byte;
 /// - unknown schema id;
 /// - the writer schema does not resolve to `T`'s (a field the reader needs is missing, …);
@@ -59,7 +60,7 @@ async fn prepare<T: AvroSchema>(registry: &SchemaRegistry, id: u32) -> Result<En
         RegistryError::NotFound { .. } => {
             Rejection::permanent("Avro", format!("unknown schema id {id} ({e})"))
         }
-        e if e.is_retryable() => Rejection::retryable("Avro", e),
+        e if e.is_retryable() => Rejection::unavailable("Avro", e),
         e => Rejection::permanent("Avro", e),
     })?;
     let entry: Entry = (|| {

@@ -2,12 +2,12 @@
 
 use std::fmt;
 
-use crate::error::HandlerError;
+use crate::error::{ErrorKind, HandlerError};
 
 /// An extractor's failure. Permanent rejections (bad bytes, missing key) are never retried;
 /// retryable ones (a dependency that is down) are retried like handler errors.
 pub struct Rejection {
-    permanent: bool,
+    kind: ErrorKind,
     extractor: &'static str,
     error: Box<dyn std::error::Error + Send + Sync + 'static>,
 }
@@ -19,19 +19,32 @@ impl Rejection {
         error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     ) -> Self {
         Self {
-            permanent: true,
+            kind: ErrorKind::Permanent,
             extractor,
             error: error.into(),
         }
     }
 
-    /// A rejection that may succeed later (e.g. a registry that is unreachable).
+    /// A rejection that may succeed if retried (bounded by the retry policy).
     pub fn retryable(
         extractor: &'static str,
         error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     ) -> Self {
         Self {
-            permanent: false,
+            kind: ErrorKind::Retryable,
+            extractor,
+            error: error.into(),
+        }
+    }
+
+    /// A dependency the extractor needs is down (e.g. the schema registry): the message
+    /// waits and is retried until it is back, never skipped.
+    pub fn unavailable(
+        extractor: &'static str,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self {
+            kind: ErrorKind::Unavailable,
             extractor,
             error: error.into(),
         }
@@ -39,7 +52,7 @@ impl Rejection {
 
     /// Whether retrying is pointless.
     pub fn is_permanent(&self) -> bool {
-        self.permanent
+        self.kind == ErrorKind::Permanent
     }
 
     /// The extractor that rejected (`"Json"`, `"Key"`, …).
@@ -48,15 +61,15 @@ impl Rejection {
     }
 
     pub(crate) fn into_handler_error(self) -> HandlerError {
-        let permanent = self.permanent;
+        let kind = self.kind;
         let wrapped = RejectionError {
             extractor: self.extractor,
             error: self.error,
         };
-        if permanent {
-            HandlerError::permanent(wrapped)
-        } else {
-            HandlerError::retryable(wrapped)
+        match kind {
+            ErrorKind::Permanent => HandlerError::permanent(wrapped),
+            ErrorKind::Unavailable => HandlerError::unavailable(wrapped),
+            _ => HandlerError::retryable(wrapped),
         }
     }
 }
@@ -64,7 +77,7 @@ impl Rejection {
 impl fmt::Debug for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rejection")
-            .field("permanent", &self.permanent)
+            .field("kind", &self.kind)
             .field("extractor", &self.extractor)
             .field("error", &self.error)
             .finish()

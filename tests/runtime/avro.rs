@@ -1,0 +1,222 @@
+//! `Avro<T>` against the real schema registry (Apicurio's Confluent API) and real Kafka:
+//! every field decoded, poison values reported without stopping the partition, and a
+//! registry outage makes messages wait instead of being skipped. Needs `infra/up`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apache_avro::types::{Record, Value};
+use apache_avro::writer::datum::GenericDatumWriter;
+use apache_avro::Schema;
+use consume_runtime::avro::{wire, AvroSchema};
+use consume_runtime::{consume, Avro, Meta, RegistryConfig, Runtime, SchemaRegistry, State};
+use consume_tests::runtime::{config, Running};
+use consume_tests::{endpoints, kafka, require, unique};
+use serde::Deserialize;
+
+const SCHEMA: &str = r#"{"type":"record","name":"LectureProgress","namespace":"training.v1","fields":[
+  {"name":"event_id","type":"string"},{"name":"learner_id","type":"string"},
+  {"name":"course_id","type":"string"},{"name":"lecture_id","type":"string"},
+  {"name":"watched_seconds","type":"int"},
+  {"name":"occurred_at","type":{"type":"long","logicalType":"timestamp-millis"}}]}"#;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+struct LectureProgress {
+    event_id: String,
+    learner_id: String,
+    course_id: String,
+    lecture_id: String,
+    watched_seconds: i32,
+    occurred_at: i64,
+}
+
+impl AvroSchema for LectureProgress {
+    const SCHEMA: &'static str = SCHEMA;
+}
+
+fn record(i: i64) -> LectureProgress {
+    LectureProgress {
+        event_id: format!("rs-{i}"),
+        learner_id: format!("learner-{}", i % 7),
+        course_id: format!("course-{}", i % 3),
+        lecture_id: format!("lecture-{i}"),
+        watched_seconds: ((i * 10) % 3600) as i32,
+        occurred_at: 1_764_000_000_000 + i * 1000,
+    }
+}
+
+fn encode(id: u32, p: &LectureProgress) -> Vec<u8> {
+    let schema = Schema::parse_str(SCHEMA).expect("schema");
+    let mut r = Record::new(&schema).expect("record");
+    r.put("event_id", p.event_id.as_str());
+    r.put("learner_id", p.learner_id.as_str());
+    r.put("course_id", p.course_id.as_str());
+    r.put("lecture_id", p.lecture_id.as_str());
+    r.put("watched_seconds", p.watched_seconds);
+    r.put("occurred_at", Value::TimestampMillis(p.occurred_at));
+    let body = GenericDatumWriter::builder(&schema)
+        .build()
+        .expect("writer")
+        .write_value_to_vec(r)
+        .expect("encode");
+    wire::frame(id, &body)
+}
+
+fn real_registry() -> SchemaRegistry {
+    require::registry();
+    SchemaRegistry::new(RegistryConfig::new(endpoints::registry_url())).expect("registry client")
+}
+
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<(i64, LectureProgress)>>>);
+
+impl Seen {
+    fn len(&self) -> usize {
+        self.0.lock().expect("lock").len()
+    }
+    fn values(&self) -> Vec<LectureProgress> {
+        self.0.lock().expect("lock").iter().map(|(_, v)| v.clone()).collect()
+    }
+}
+
+#[consume(topic = "${AVRO_TOPIC}", group = "${AVRO_GROUP}")]
+async fn avro_handler(Avro(p): Avro<LectureProgress>, meta: Meta, State(seen): State<Seen>) {
+    seen.0.lock().expect("lock").push((meta.offset, p));
+}
+
+async fn produce_raw(topic: &str, values: Vec<Option<Vec<u8>>>) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = kafka::plaintext_config().create().expect("producer");
+    for v in values {
+        let mut rec: FutureRecord<'_, str, [u8]> = FutureRecord::to(topic).key("k");
+        if let Some(bytes) = v.as_deref() {
+            rec = rec.payload(bytes);
+        }
+        producer
+            .send(rec, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|(e, _)| panic!("produce: {e}"));
+    }
+}
+
+fn runtime(topic: &str, registry: SchemaRegistry, seen: &Seen) -> Runtime {
+    Runtime::new(config())
+        .only(["avro_handler"])
+        .var("AVRO_TOPIC", topic)
+        .var("AVRO_GROUP", unique::name("rt-avro-g"))
+        .schema_registry(registry)
+        .state(seen.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_framed_avro_decodes_with_every_field() {
+    require::kafka();
+    let sr = real_registry();
+    let topic = unique::name("rt-avro");
+    kafka::create_topic(&kafka::plaintext_config(), &topic, 2).await;
+    let id = sr.register(&format!("{topic}-value"), SCHEMA).await.expect("register");
+    let sent: Vec<LectureProgress> = (0..50).map(record).collect();
+    produce_raw(&topic, sent.iter().map(|p| Some(encode(id, p))).collect()).await;
+
+    let seen = Seen::default();
+    let mut run = Running::start(runtime(&topic, sr, &seen));
+    let s = seen.clone();
+    run.wait_for("every record decoded", Duration::from_secs(60), || s.len() >= sent.len())
+        .await;
+    run.stop().await.expect("runtime ran");
+    let mut got = seen.values();
+    got.sort_by_key(|p| p.occurred_at);
+    assert_eq!(got, sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_values_are_reported_and_the_partition_keeps_going() {
+    require::kafka();
+    let sr = real_registry();
+    let topic = unique::name("rt-avro-poison");
+    kafka::create_topic(&kafka::plaintext_config(), &topic, 1).await;
+    let id = sr.register(&format!("{topic}-value"), SCHEMA).await.expect("register");
+    // A schema of another record, registered elsewhere: valid id, wrong shape.
+    let other = r#"{"type":"record","name":"QuizSubmitted","namespace":"training.v1","fields":[{"name":"quiz_id","type":"string"}]}"#;
+    let other_id = sr
+        .register(&format!("{topic}-other-value"), other)
+        .await
+        .expect("register other");
+    let good = |i| Some(encode(id, &record(i)));
+    let mut truncated = encode(id, &record(100));
+    truncated.truncate(truncated.len() - 3);
+    let mut trailing = encode(id, &record(101));
+    trailing.push(7);
+    let mut huge = wire::frame(id, &[]);
+    huge.extend_from_slice(&[0xfe, 0xff, 0xff, 0xff, 0x0f, b'x']); // a 2 GiB string in 6 bytes
+    let poisons: Vec<Option<Vec<u8>>> = vec![
+        None,                                  // tombstone
+        Some(vec![0, 0, 1]),                   // shorter than the header
+        Some(b"{\"event_id\":\"json\"}".to_vec()), // wrong magic byte
+        Some(wire::frame(2_000_000_000, b"\x02a")), // unknown schema id
+        Some(truncated),
+        Some(huge),
+        Some(trailing),
+        Some(wire::frame(other_id, b"\x02q")), // schema mismatch
+    ];
+    let n_poison = poisons.len();
+    let mut values = Vec::new();
+    for (i, p) in poisons.into_iter().enumerate() {
+        values.push(good(i as i64));
+        values.push(p);
+    }
+    values.push(good(99));
+    produce_raw(&topic, values).await;
+
+    let seen = Seen::default();
+    let rt = runtime(&topic, sr, &seen);
+    let metrics = rt.metrics();
+    let mut run = Running::start(rt);
+    let s = seen.clone();
+    run.wait_for("the last good record", Duration::from_secs(60), || {
+        s.values().iter().any(|p| p.event_id == "rs-99")
+    })
+    .await;
+    run.stop().await.expect("runtime ran");
+    let got: Vec<String> = seen.values().into_iter().map(|p| p.event_id).collect();
+    let want: Vec<String> = (0..n_poison as i64)
+        .chain(std::iter::once(99))
+        .map(|i| format!("rs-{i}"))
+        .collect();
+    assert_eq!(got, want, "every good record, in order");
+    let m = metrics.snapshot().into_iter().find(|m| m.handler == "avro_handler").expect("metrics");
+    assert_eq!(m.failed as usize, n_poison, "each poison value failed for good, once: {m:?}");
+    assert_eq!(m.retries, 0, "decode errors are never retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_outage_makes_messages_wait_not_skip() {
+    require::kafka();
+    let scope = unique::name("outage");
+    let sr = SchemaRegistry::new(RegistryConfig::new(format!("mock://{scope}"))).expect("mock");
+    let topic = unique::name("rt-avro-outage");
+    kafka::create_topic(&kafka::plaintext_config(), &topic, 1).await;
+    let id = sr.register(&format!("{topic}-value"), SCHEMA).await.expect("register");
+    let sent: Vec<LectureProgress> = (0..10).map(record).collect();
+    produce_raw(&topic, sent.iter().map(|p| Some(encode(id, p))).collect()).await;
+
+    sr.mock_set_unavailable(true);
+    let seen = Seen::default();
+    let rt = runtime(&topic, sr.clone(), &seen);
+    let metrics = rt.metrics();
+    let mut run = Running::start(rt);
+    let m = metrics.clone();
+    run.wait_for("a few retries against the unavailable registry", Duration::from_secs(30), || {
+        m.snapshot().iter().any(|s| s.handler == "avro_handler" && s.retries >= 3)
+    })
+    .await;
+    assert_eq!(seen.len(), 0, "nothing can be decoded while the registry is down");
+    sr.mock_set_unavailable(false);
+    let s = seen.clone();
+    run.wait_for("every record after recovery", Duration::from_secs(60), || s.len() >= sent.len())
+        .await;
+    run.stop().await.expect("runtime ran");
+    assert_eq!(seen.values(), sent, "all of them, in order, none skipped");
+    let snap = metrics.snapshot().into_iter().find(|m| m.handler == "avro_handler").expect("metrics");
+    assert_eq!(snap.failed, 0, "nothing failed for good during the outage");
+}
