@@ -5,12 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use apache_avro::Schema;
 use apache_avro::types::{Record, Value};
 use apache_avro::writer::datum::GenericDatumWriter;
-use apache_avro::Schema;
-use consume_runtime::avro::{wire, AvroSchema};
-use consume_runtime::{consume, Avro, Meta, RegistryConfig, Runtime, SchemaRegistry, State};
-use consume_tests::runtime::{config, Running};
+use consume_runtime::avro::{AvroSchema, wire};
+use consume_runtime::{Avro, Meta, RegistryConfig, Runtime, SchemaRegistry, State, consume};
+use consume_tests::runtime::{Running, config};
 use consume_tests::{endpoints, kafka, require, unique};
 use serde::Deserialize;
 
@@ -75,7 +75,12 @@ impl Seen {
         self.0.lock().expect("lock").len()
     }
     fn values(&self) -> Vec<LectureProgress> {
-        self.0.lock().expect("lock").iter().map(|(_, v)| v.clone()).collect()
+        self.0
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 
@@ -114,15 +119,20 @@ async fn registry_framed_avro_decodes_with_every_field() {
     let sr = real_registry();
     let topic = unique::name("rt-avro");
     kafka::create_topic(&kafka::plaintext_config(), &topic, 2).await;
-    let id = sr.register(&format!("{topic}-value"), SCHEMA).await.expect("register");
+    let id = sr
+        .register(&format!("{topic}-value"), SCHEMA)
+        .await
+        .expect("register");
     let sent: Vec<LectureProgress> = (0..50).map(record).collect();
     produce_raw(&topic, sent.iter().map(|p| Some(encode(id, p))).collect()).await;
 
     let seen = Seen::default();
     let mut run = Running::start(runtime(&topic, sr, &seen));
     let s = seen.clone();
-    run.wait_for("every record decoded", Duration::from_secs(60), || s.len() >= sent.len())
-        .await;
+    run.wait_for("every record decoded", Duration::from_secs(60), || {
+        s.len() >= sent.len()
+    })
+    .await;
     run.stop().await.expect("runtime ran");
     let mut got = seen.values();
     got.sort_by_key(|p| p.occurred_at);
@@ -135,7 +145,10 @@ async fn poison_values_are_reported_and_the_partition_keeps_going() {
     let sr = real_registry();
     let topic = unique::name("rt-avro-poison");
     kafka::create_topic(&kafka::plaintext_config(), &topic, 1).await;
-    let id = sr.register(&format!("{topic}-value"), SCHEMA).await.expect("register");
+    let id = sr
+        .register(&format!("{topic}-value"), SCHEMA)
+        .await
+        .expect("register");
     // A schema of another record, registered elsewhere: valid id, wrong shape.
     let other = r#"{"type":"record","name":"QuizSubmitted","namespace":"training.v1","fields":[{"name":"quiz_id","type":"string"}]}"#;
     let other_id = sr
@@ -150,9 +163,9 @@ async fn poison_values_are_reported_and_the_partition_keeps_going() {
     let mut huge = wire::frame(id, &[]);
     huge.extend_from_slice(&[0xfe, 0xff, 0xff, 0xff, 0x0f, b'x']); // a 2 GiB string in 6 bytes
     let poisons: Vec<Option<Vec<u8>>> = vec![
-        None,                                  // tombstone
-        Some(vec![0, 0, 1]),                   // shorter than the header
-        Some(b"{\"event_id\":\"json\"}".to_vec()), // wrong magic byte
+        None,                                       // tombstone
+        Some(vec![0, 0, 1]),                        // shorter than the header
+        Some(b"{\"event_id\":\"json\"}".to_vec()),  // wrong magic byte
         Some(wire::frame(2_000_000_000, b"\x02a")), // unknown schema id
         Some(truncated),
         Some(huge),
@@ -184,8 +197,15 @@ async fn poison_values_are_reported_and_the_partition_keeps_going() {
         .map(|i| format!("rs-{i}"))
         .collect();
     assert_eq!(got, want, "every good record, in order");
-    let m = metrics.snapshot().into_iter().find(|m| m.handler == "avro_handler").expect("metrics");
-    assert_eq!(m.failed as usize, n_poison, "each poison value failed for good, once: {m:?}");
+    let m = metrics
+        .snapshot()
+        .into_iter()
+        .find(|m| m.handler == "avro_handler")
+        .expect("metrics");
+    assert_eq!(
+        m.failed as usize, n_poison,
+        "each poison value failed for good, once: {m:?}"
+    );
     assert_eq!(m.retries, 0, "decode errors are never retried");
 }
 
@@ -196,7 +216,10 @@ async fn a_registry_outage_makes_messages_wait_not_skip() {
     let sr = SchemaRegistry::new(RegistryConfig::new(format!("mock://{scope}"))).expect("mock");
     let topic = unique::name("rt-avro-outage");
     kafka::create_topic(&kafka::plaintext_config(), &topic, 1).await;
-    let id = sr.register(&format!("{topic}-value"), SCHEMA).await.expect("register");
+    let id = sr
+        .register(&format!("{topic}-value"), SCHEMA)
+        .await
+        .expect("register");
     let sent: Vec<LectureProgress> = (0..10).map(record).collect();
     produce_raw(&topic, sent.iter().map(|p| Some(encode(id, p))).collect()).await;
 
@@ -206,17 +229,78 @@ async fn a_registry_outage_makes_messages_wait_not_skip() {
     let metrics = rt.metrics();
     let mut run = Running::start(rt);
     let m = metrics.clone();
-    run.wait_for("a few retries against the unavailable registry", Duration::from_secs(30), || {
-        m.snapshot().iter().any(|s| s.handler == "avro_handler" && s.retries >= 3)
-    })
+    run.wait_for(
+        "a few retries against the unavailable registry",
+        Duration::from_secs(30),
+        || {
+            m.snapshot()
+                .iter()
+                .any(|s| s.handler == "avro_handler" && s.retries >= 3)
+        },
+    )
     .await;
-    assert_eq!(seen.len(), 0, "nothing can be decoded while the registry is down");
+    assert_eq!(
+        seen.len(),
+        0,
+        "nothing can be decoded while the registry is down"
+    );
     sr.mock_set_unavailable(false);
     let s = seen.clone();
-    run.wait_for("every record after recovery", Duration::from_secs(60), || s.len() >= sent.len())
-        .await;
+    run.wait_for(
+        "every record after recovery",
+        Duration::from_secs(60),
+        || s.len() >= sent.len(),
+    )
+    .await;
     run.stop().await.expect("runtime ran");
     assert_eq!(seen.values(), sent, "all of them, in order, none skipped");
-    let snap = metrics.snapshot().into_iter().find(|m| m.handler == "avro_handler").expect("metrics");
+    let snap = metrics
+        .snapshot()
+        .into_iter()
+        .find(|m| m.handler == "avro_handler")
+        .expect("metrics");
     assert_eq!(snap.failed, 0, "nothing failed for good during the outage");
+}
+
+// ---- interop: what the clients our users run produce, `Avro<T>` decodes ----
+
+use consume_tests::interop::{self, Peer};
+
+async fn peer_produced_records_decode(peer: Peer) {
+    require::kafka();
+    let sr = real_registry();
+    let topic = unique::name(&format!("rt-interop-{}", peer.event_prefix()));
+    kafka::create_topic(&kafka::plaintext_config(), &topic, 1).await;
+    let n = 25;
+    let out = interop::run(peer, "produce", &topic, n, &[]);
+    assert!(
+        out.starts_with(&format!("produced {n} schema_id=")),
+        "{out}"
+    );
+
+    let seen = Seen::default();
+    let mut run = Running::start(runtime(&topic, sr, &seen));
+    let s = seen.clone();
+    run.wait_for("every peer record decoded", Duration::from_secs(60), || {
+        s.len() >= n
+    })
+    .await;
+    run.stop().await.expect("runtime ran");
+    let want: Vec<LectureProgress> = (0..n as i64)
+        .map(|i| LectureProgress {
+            event_id: format!("{}-{i}", peer.event_prefix()),
+            ..record(i)
+        })
+        .collect();
+    assert_eq!(seen.values(), want, "every field of every record, in order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafkajs_confluent_schema_registry_records_decode() {
+    peer_produced_records_decode(Peer::Node).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_confluent_kafka_avro_serializer_records_decode() {
+    peer_produced_records_decode(Peer::Python).await;
 }

@@ -5,6 +5,7 @@
 //! fails at once with a message naming the command that starts it, never skips.
 
 pub mod endpoints;
+pub mod interop;
 pub mod kafka;
 pub mod lib_handlers;
 pub mod require;

@@ -4,9 +4,9 @@
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
+use super::DecodeError;
 use super::plan::{Node, Number, RecordPlan, Step};
 use super::read::Reader;
-use super::DecodeError;
 
 pub(crate) struct NodeDe<'a, 'de> {
     pub(crate) r: &'a mut Reader<'de>,
@@ -14,7 +14,10 @@ pub(crate) struct NodeDe<'a, 'de> {
 }
 
 impl<'a, 'de> NodeDe<'a, 'de> {
-    fn branch(&mut self, branches: &'a [Result<Node, std::sync::Arc<str>>]) -> Result<&'a Node, DecodeError> {
+    fn branch(
+        &mut self,
+        branches: &'a [Result<Node, std::sync::Arc<str>>],
+    ) -> Result<&'a Node, DecodeError> {
         let i = self.r.long()?;
         match usize::try_from(i).ok().and_then(|i| branches.get(i)) {
             Some(Ok(n)) => Ok(n),
@@ -24,28 +27,31 @@ impl<'a, 'de> NodeDe<'a, 'de> {
     }
 }
 
-fn number<'de, V: Visitor<'de>>(r: &mut Reader<'de>, from: Number, to: Number, v: V) -> Result<V::Value, DecodeError> {
-    let x: f64;
+fn number<'de, V: Visitor<'de>>(
+    r: &mut Reader<'de>,
+    from: Number,
+    to: Number,
+    v: V,
+) -> Result<V::Value, DecodeError> {
     match from {
         Number::Int => {
             let i = r.int()?;
-            return match to {
+            match to {
                 Number::Long => v.visit_i64(i64::from(i)),
                 Number::Float => v.visit_f32(i as f32),
                 _ => v.visit_f64(f64::from(i)),
-            };
+            }
         }
         Number::Long => {
             let l = r.long()?;
-            return match to {
+            match to {
                 Number::Float => v.visit_f32(l as f32),
                 _ => v.visit_f64(l as f64),
-            };
+            }
         }
-        Number::Float => x = f64::from(r.float()?),
-        Number::Double => x = r.double()?,
+        Number::Float => v.visit_f64(f64::from(r.float()?)),
+        Number::Double => v.visit_f64(r.double()?),
     }
-    v.visit_f64(x)
 }
 
 impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
@@ -97,7 +103,10 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
                 let node = self.branch(branches)?;
                 match node {
                     Node::Null => v.visit_none(),
-                    other => v.visit_some(NodeDe { r: self.r, node: other }),
+                    other => v.visit_some(NodeDe {
+                        r: self.r,
+                        node: other,
+                    }),
                 }
             }
             _ => v.visit_some(self),
@@ -121,7 +130,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, v: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        v: V,
+    ) -> Result<V::Value, DecodeError> {
         v.visit_newtype_struct(self)
     }
 
@@ -131,7 +144,10 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
     }
 }
 
-fn symbol<'p>(r: &mut Reader<'_>, symbols: &'p [Option<std::sync::Arc<str>>]) -> Result<&'p str, DecodeError> {
+fn symbol<'p>(
+    r: &mut Reader<'_>,
+    symbols: &'p [Option<std::sync::Arc<str>>],
+) -> Result<&'p str, DecodeError> {
     let i = r.long()?;
     match usize::try_from(i).ok().and_then(|i| symbols.get(i)) {
         Some(Some(s)) => Ok(s),
@@ -152,7 +168,10 @@ struct ArrayAccess<'a, 'de> {
 impl<'de> de::SeqAccess<'de> for ArrayAccess<'_, 'de> {
     type Error = DecodeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DecodeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DecodeError> {
         if self.done {
             return Ok(None);
         }
@@ -164,7 +183,11 @@ impl<'de> de::SeqAccess<'de> for ArrayAccess<'_, 'de> {
             }
         }
         self.left -= 1;
-        seed.deserialize(NodeDe { r: self.r, node: self.item }).map(Some)
+        seed.deserialize(NodeDe {
+            r: self.r,
+            node: self.item,
+        })
+        .map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -182,7 +205,10 @@ struct MapAccess<'a, 'de> {
 impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
     type Error = DecodeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DecodeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DecodeError> {
         if self.done {
             return Ok(None);
         }
@@ -195,11 +221,18 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
         }
         self.left -= 1;
         let key = self.r.str()?;
-        seed.deserialize(de::value::BorrowedStrDeserializer::new(key)).map(Some)
+        seed.deserialize(de::value::BorrowedStrDeserializer::new(key))
+            .map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
-        seed.deserialize(NodeDe { r: self.r, node: self.value })
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, DecodeError> {
+        seed.deserialize(NodeDe {
+            r: self.r,
+            node: self.value,
+        })
     }
 }
 
@@ -220,32 +253,44 @@ enum Pending<'a> {
 impl<'de> de::MapAccess<'de> for RecordAccess<'_, 'de> {
     type Error = DecodeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DecodeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DecodeError> {
         while let Some(step) = self.plan.steps.get(self.step) {
             self.step += 1;
             match step {
                 Step::Skip(s) => self.r.skip(s)?,
                 Step::Field(name, node) => {
                     self.pending = Some(Pending::Field(node));
-                    return seed.deserialize(de::value::StrDeserializer::<DecodeError>::new(name)).map(Some);
+                    return seed
+                        .deserialize(de::value::StrDeserializer::<DecodeError>::new(name))
+                        .map(Some);
                 }
             }
         }
         if let Some((name, value)) = self.plan.defaults.get(self.default) {
             self.default += 1;
             self.pending = Some(Pending::Default(value));
-            return seed.deserialize(de::value::StrDeserializer::<DecodeError>::new(name)).map(Some);
+            return seed
+                .deserialize(de::value::StrDeserializer::<DecodeError>::new(name))
+                .map(Some);
         }
         Ok(None)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, DecodeError> {
         match self.pending.take() {
             Some(Pending::Field(node)) => seed.deserialize(NodeDe { r: self.r, node }),
-            Some(Pending::Default(value)) => seed
-                .deserialize(value.clone())
-                .map_err(|e| DecodeError::Mismatch(format!("default of record `{}`: {e}", self.plan.name))),
-            None => Err(DecodeError::Invalid("internal: value requested before key".to_owned())),
+            Some(Pending::Default(value)) => seed.deserialize(value.clone()).map_err(|e| {
+                DecodeError::Mismatch(format!("default of record `{}`: {e}", self.plan.name))
+            }),
+            None => Err(DecodeError::Invalid(
+                "internal: value requested before key".to_owned(),
+            )),
         }
     }
 }

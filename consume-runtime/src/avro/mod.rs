@@ -118,9 +118,11 @@ impl Prepared {
     }
 }
 
+/// A reader schema, or why it does not parse.
+type Parsed = Arc<Result<Schema, String>>;
+
 /// Parsed reader schemas, one per type.
-static READER_SCHEMAS: LazyLock<Mutex<HashMap<TypeId, Arc<Result<Schema, String>>>>> =
-    LazyLock::new(Default::default);
+static READER_SCHEMAS: LazyLock<Mutex<HashMap<TypeId, Parsed>>> = LazyLock::new(Default::default);
 
 /// The parsed reader schema of `T` (parsed once).
 ///
@@ -130,7 +132,10 @@ pub fn reader_schema<T: AvroSchema>() -> Result<Schema, String> {
     let mut map = READER_SCHEMAS.lock().unwrap_or_else(|p| p.into_inner());
     let entry = map.entry(TypeId::of::<T>()).or_insert_with(|| {
         Arc::new(Schema::parse_str(T::SCHEMA).map_err(|e| {
-            format!("the Avro schema of `{}` does not parse: {e}", std::any::type_name::<T>())
+            format!(
+                "the Avro schema of `{}` does not parse: {e}",
+                std::any::type_name::<T>()
+            )
         }))
     });
     (**entry).clone()

@@ -174,9 +174,17 @@ fn number(s: &Schema) -> Option<Number> {
     }
 }
 
-fn resolve<'a>(ctx: &Ctx<'a>, w: &'a Schema, r: &'a Schema, depth: usize, path: &str) -> Result<Node, Mismatch> {
+fn resolve<'a>(
+    ctx: &Ctx<'a>,
+    w: &'a Schema,
+    r: &'a Schema,
+    depth: usize,
+    path: &str,
+) -> Result<Node, Mismatch> {
     if depth > MAX_DEPTH {
-        return Err(Mismatch(format!("{path}: schema nested deeper than {MAX_DEPTH} (recursive types are not supported)")));
+        return Err(Mismatch(format!(
+            "{path}: schema nested deeper than {MAX_DEPTH} (recursive types are not supported)"
+        )));
     }
     let w = deref(&ctx.writer_names, w)?;
     let r = deref(&ctx.reader_names, r)?;
@@ -188,7 +196,10 @@ fn resolve<'a>(ctx: &Ctx<'a>, w: &'a Schema, r: &'a Schema, depth: usize, path: 
             .map(|b| resolve(ctx, b, r, depth + 1, path).map_err(|m| Arc::from(m.0)))
             .collect();
         if branches.iter().all(Result::is_err) {
-            return Err(Mismatch(format!("{path}: no branch of the writer's union fits the reader's {}", kind(r))));
+            return Err(Mismatch(format!(
+                "{path}: no branch of the writer's union fits the reader's {}",
+                kind(r)
+            )));
         }
         return Ok(Node::Union(branches.into()));
     }
@@ -201,7 +212,11 @@ fn resolve<'a>(ctx: &Ctx<'a>, w: &'a Schema, r: &'a Schema, depth: usize, path: 
                 Err(m) => reasons.push(m.0),
             }
         }
-        return Err(Mismatch(format!("{path}: the writer's {} fits no branch of the reader's union ({})", kind(w), reasons.join("; "))));
+        return Err(Mismatch(format!(
+            "{path}: the writer's {} fits no branch of the reader's union ({})",
+            kind(w),
+            reasons.join("; ")
+        )));
     }
     match (w, r) {
         (Schema::Array(wa), Schema::Array(ra)) => Ok(Node::Array(Box::new(resolve(
@@ -225,7 +240,11 @@ fn resolve<'a>(ctx: &Ctx<'a>, w: &'a Schema, r: &'a Schema, depth: usize, path: 
 
 /// Everything that does not recurse: primitives, fixed, enums, promotions.
 fn primitive(wp: &Schema, rp: &Schema, path: &str) -> Result<Node, Mismatch> {
-    let at = if path.is_empty() { String::new() } else { format!("{path}: ") };
+    let at = if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    };
     let node = match (wp, rp) {
         (Schema::Null, Schema::Null) => Node::Null,
         (Schema::Boolean, Schema::Boolean) => Node::Boolean,
@@ -238,7 +257,10 @@ fn primitive(wp: &Schema, rp: &Schema, path: &str) -> Result<Node, Mismatch> {
         (Schema::Bytes, Schema::String) => Node::BytesAsString,
         (Schema::String, Schema::Bytes) => Node::StringAsBytes,
         (a, b) if number(a).is_some() && number(b).is_some() => {
-            let (from, to) = (number(a).unwrap_or(Number::Int), number(b).unwrap_or(Number::Int));
+            let (from, to) = (
+                number(a).unwrap_or(Number::Int),
+                number(b).unwrap_or(Number::Int),
+            );
             let ok = matches!(
                 (from, to),
                 (Number::Int, Number::Long | Number::Float | Number::Double)
@@ -246,7 +268,11 @@ fn primitive(wp: &Schema, rp: &Schema, path: &str) -> Result<Node, Mismatch> {
                     | (Number::Float, Number::Double)
             );
             if !ok {
-                return Err(Mismatch(format!("{at}the writer's {} cannot be read as {}", kind(a), kind(b))));
+                return Err(Mismatch(format!(
+                    "{at}the writer's {} cannot be read as {}",
+                    kind(a),
+                    kind(b)
+                )));
             }
             Node::Promote(from, to)
         }
@@ -285,7 +311,11 @@ fn primitive(wp: &Schema, rp: &Schema, path: &str) -> Result<Node, Mismatch> {
             Node::Enum(map.into())
         }
         (a, b) => {
-            return Err(Mismatch(format!("{at}the writer's {} cannot be read as {}", kind(a), kind(b))));
+            return Err(Mismatch(format!(
+                "{at}the writer's {} cannot be read as {}",
+                kind(a),
+                kind(b)
+            )));
         }
     };
     Ok(node)
@@ -307,7 +337,11 @@ fn record<'a>(
     if w.name.name() != r.name.name() && !aliased(&r.aliases, w.name.name()) {
         return Err(Mismatch(format!(
             "{}record `{}` cannot be read as record `{}`",
-            if path.is_empty() { String::new() } else { format!("{path}: ") },
+            if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}: ")
+            },
             w.name.name(),
             r.name.name()
         )));
@@ -319,8 +353,12 @@ fn record<'a>(
             .fields
             .iter()
             .position(|rf| rf.name == wf.name)
-            .or_else(|| r.fields.iter().position(|rf| rf.aliases.iter().any(|a| *a == wf.name)));
-        let field_path = if path.is_empty() { wf.name.clone() } else { format!("{path}.{}", wf.name) };
+            .or_else(|| r.fields.iter().position(|rf| rf.aliases.contains(&wf.name)));
+        let field_path = if path.is_empty() {
+            wf.name.clone()
+        } else {
+            format!("{path}.{}", wf.name)
+        };
         match reader_field {
             Some(i) => {
                 used[i] = true;
@@ -339,7 +377,11 @@ fn record<'a>(
         match &rf.default {
             Some(d) => defaults.push((Arc::from(rf.name.as_str()), d.clone())),
             None => {
-                let field_path = if path.is_empty() { rf.name.clone() } else { format!("{path}.{}", rf.name) };
+                let field_path = if path.is_empty() {
+                    rf.name.clone()
+                } else {
+                    format!("{path}.{}", rf.name)
+                };
                 return Err(Mismatch(format!(
                     "field `{field_path}` of the reader's record `{}` is missing from the writer's schema and has no default",
                     r.name.name()
@@ -356,7 +398,9 @@ fn record<'a>(
 
 fn skip<'a>(ctx: &Ctx<'a>, w: &'a Schema, depth: usize) -> Result<Skip, Mismatch> {
     if depth > MAX_DEPTH {
-        return Err(Mismatch(format!("schema nested deeper than {MAX_DEPTH} (recursive types are not supported)")));
+        return Err(Mismatch(format!(
+            "schema nested deeper than {MAX_DEPTH} (recursive types are not supported)"
+        )));
     }
     let w = deref(&ctx.writer_names, w)?;
     Ok(match w {

@@ -1,8 +1,8 @@
 //! Reading Avro's binary encoding from a borrowed buffer, with every length checked against
 //! the bytes left (a declared length can never make us allocate more than the message holds).
 
-use super::plan::Skip;
 use super::DecodeError;
+use super::plan::Skip;
 
 pub(crate) struct Reader<'de> {
     buf: &'de [u8],
@@ -46,14 +46,18 @@ impl<'de> Reader<'de> {
             };
             self.buf = rest;
             if shift == 63 && b > 1 {
-                return Err(DecodeError::Invalid("varint longer than 64 bits".to_owned()));
+                return Err(DecodeError::Invalid(
+                    "varint longer than 64 bits".to_owned(),
+                ));
             }
             value |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(((value >> 1) as i64) ^ -((value & 1) as i64));
             }
         }
-        Err(DecodeError::Invalid("varint longer than 10 bytes".to_owned()))
+        Err(DecodeError::Invalid(
+            "varint longer than 10 bytes".to_owned(),
+        ))
     }
 
     pub(crate) fn int(&mut self) -> Result<i32, DecodeError> {
@@ -96,7 +100,8 @@ impl<'de> Reader<'de> {
 
     pub(crate) fn str(&mut self) -> Result<&'de str, DecodeError> {
         let b = self.bytes()?;
-        std::str::from_utf8(b).map_err(|e| DecodeError::Invalid(format!("string is not UTF-8: {e}")))
+        std::str::from_utf8(b)
+            .map_err(|e| DecodeError::Invalid(format!("string is not UTF-8: {e}")))
     }
 
     pub(crate) fn fixed(&mut self, n: usize) -> Result<&'de [u8], DecodeError> {
@@ -114,7 +119,11 @@ impl<'de> Reader<'de> {
             n as u64
         };
         // Each item takes at least one byte unless the item type is empty on the wire.
-        let limit = if zero_sized_items { MAX_EMPTY_ITEMS } else { self.buf.len() as u64 };
+        let limit = if zero_sized_items {
+            MAX_EMPTY_ITEMS
+        } else {
+            self.buf.len() as u64
+        };
         if count > limit {
             return Err(DecodeError::LengthBeyondMessage {
                 declared: count,
@@ -208,11 +217,21 @@ mod tests {
             (&[0x02], 1),
             (&[0x7f], -64),
             (&[0x80, 0x01], 64),
-            (&[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], i64::MAX),
-            (&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], i64::MIN),
+            (
+                &[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+                i64::MAX,
+            ),
+            (
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+                i64::MIN,
+            ),
         ];
         for (bytes, want) in cases {
-            assert_eq!(Reader::new(bytes).long().expect("valid"), *want, "{bytes:?}");
+            assert_eq!(
+                Reader::new(bytes).long().expect("valid"),
+                *want,
+                "{bytes:?}"
+            );
         }
         assert!(Reader::new(&[0x80]).long().is_err(), "truncated");
         assert!(Reader::new(&[0xff; 11]).long().is_err(), "too long");
@@ -229,7 +248,10 @@ mod tests {
         }
         buf.push(v as u8);
         let err = Reader::new(&buf).bytes().expect_err("too long");
-        assert!(matches!(err, DecodeError::LengthBeyondMessage { .. }), "{err}");
+        assert!(
+            matches!(err, DecodeError::LengthBeyondMessage { .. }),
+            "{err}"
+        );
         assert!(Reader::new(&[0x01]).bytes().is_err(), "negative length");
     }
 }

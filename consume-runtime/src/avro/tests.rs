@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use apache_avro::Schema;
 use apache_avro::types::{Record, Value};
 use apache_avro::writer::datum::GenericDatumWriter;
-use apache_avro::Schema;
 use serde::Deserialize;
 
 use super::{DecodeError, Prepared};
@@ -42,7 +42,9 @@ struct ProgressV2 {
 }
 
 fn to_avro_datum(s: &Schema, v: impl Into<Value>) -> apache_avro::AvroResult<Vec<u8>> {
-    GenericDatumWriter::builder(s).build()?.write_value_to_vec(v)
+    GenericDatumWriter::builder(s)
+        .build()?
+        .write_value_to_vec(v)
 }
 
 fn schema(s: &str) -> Schema {
@@ -152,13 +154,21 @@ fn unions_options_enums_arrays_maps() {
     rec.put("plain", "p");
     rec.put("kind", Value::Enum(2, "IDENTITY_VERIFIED".into()));
     rec.put("tags", Value::Array(vec!["a".into(), "b".into()]));
-    rec.put("scores", Value::Map([("x".to_owned(), Value::Int(3))].into_iter().collect()));
+    rec.put(
+        "scores",
+        Value::Map([("x".to_owned(), Value::Int(3))].into_iter().collect()),
+    );
     rec.put(
         "gone",
-        Value::Array(vec![Value::Map([("k".to_owned(), Value::Double(1.5))].into_iter().collect())]),
+        Value::Array(vec![Value::Map(
+            [("k".to_owned(), Value::Double(1.5))].into_iter().collect(),
+        )]),
     );
     let bytes = to_avro_datum(&w, rec).expect("encode");
-    let got: Out = Prepared::new(&w, &r).expect("compatible").decode(&bytes).expect("decode");
+    let got: Out = Prepared::new(&w, &r)
+        .expect("compatible")
+        .decode(&bytes)
+        .expect("decode");
     assert_eq!(
         got,
         Out {
@@ -183,11 +193,17 @@ fn poison_bodies_are_errors_not_panics() {
     // Trailing garbage is reported.
     let mut longer = good.clone();
     longer.push(0);
-    assert_eq!(p.decode::<ProgressV1>(&longer), Err(DecodeError::TrailingBytes(1)));
+    assert_eq!(
+        p.decode::<ProgressV1>(&longer),
+        Err(DecodeError::TrailingBytes(1))
+    );
     // A huge declared string length in a tiny message: no allocation, a clear error.
     let huge = [0xfe, 0xff, 0xff, 0xff, 0x0f, b'x'];
     let err = p.decode::<ProgressV1>(&huge).expect_err("huge");
-    assert!(matches!(err, DecodeError::LengthBeyondMessage { .. }), "{err}");
+    assert!(
+        matches!(err, DecodeError::LengthBeyondMessage { .. }),
+        "{err}"
+    );
     // Random bytes never panic.
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     for _ in 0..20_000 {
@@ -206,7 +222,9 @@ fn poison_bodies_are_errors_not_panics() {
 
 #[test]
 fn a_different_record_is_a_mismatch() {
-    let other = schema(r#"{"type":"record","name":"QuizSubmitted","fields":[{"name":"event_id","type":"string"}]}"#);
+    let other = schema(
+        r#"{"type":"record","name":"QuizSubmitted","fields":[{"name":"event_id","type":"string"}]}"#,
+    );
     let err = Prepared::new(&other, &schema(V1)).expect_err("different record");
     assert!(err.0.contains("QuizSubmitted"), "{err}");
 }

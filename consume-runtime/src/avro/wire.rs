@@ -5,7 +5,9 @@
 #[non_exhaustive]
 pub enum WireError {
     /// Fewer than 5 bytes.
-    #[error("value of {0} bytes is too short for the Confluent wire format (magic byte + 4-byte schema id)")]
+    #[error(
+        "value of {0} bytes is too short for the Confluent wire format (magic byte + 4-byte schema id)"
+    )]
     TooShort(usize),
     /// The first byte is not 0.
     #[error("wrong magic byte {0:#04x} (expected 0x00: not Confluent-framed Avro)")]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use super::{Delivery, FromMessage, Rejection};
-use crate::avro::{self, wire, AvroSchema, Prepared};
+use crate::avro::{self, AvroSchema, Prepared, wire};
 use crate::schema_registry::{RegistryError, SchemaRegistry};
 
 /// The message value decoded from Avro in the Confluent wire format into `T`.
@@ -50,7 +50,11 @@ fn cached(key: &Key) -> Option<Entry> {
     if let Some(e) = LOCAL.with(|l| l.borrow().get(key).cloned()) {
         return Some(e);
     }
-    let e = PREPARED.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()?;
+    let e = PREPARED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(key)
+        .cloned()?;
     LOCAL.with(|l| l.borrow_mut().insert(*key, e.clone()));
     Some(e)
 }
@@ -67,14 +71,12 @@ async fn prepare<T: AvroSchema>(registry: &SchemaRegistry, id: u32) -> Result<En
         let writer = apache_avro::Schema::parse_str(&registered.schema)
             .map_err(|e| format!("the registry's schema {id} does not parse: {e}"))?;
         let reader = avro::reader_schema::<T>()?;
-        Prepared::new(&writer, &reader)
-            .map(Arc::new)
-            .map_err(|m| {
-                format!(
-                    "schema mismatch: writer schema {id} cannot be read as `{}`: {m}",
-                    std::any::type_name::<T>()
-                )
-            })
+        Prepared::new(&writer, &reader).map(Arc::new).map_err(|m| {
+            format!(
+                "schema mismatch: writer schema {id} cannot be read as `{}`: {m}",
+                std::any::type_name::<T>()
+            )
+        })
     })()
     .map_err(Arc::from);
     let key = (registry.instance_id(), id, TypeId::of::<T>());
@@ -93,7 +95,10 @@ impl<T: AvroSchema> FromMessage for Avro<T> {
             .ok_or_else(|| Rejection::permanent("Avro", "the message has no value (tombstone)"))?;
         let (id, body) = wire::split(value).map_err(|e| Rejection::permanent("Avro", e))?;
         let registry = d.state().get::<SchemaRegistry>().ok_or_else(|| {
-            Rejection::permanent("Avro", "no schema registry configured (set SCHEMA_REGISTRY_URL)")
+            Rejection::permanent(
+                "Avro",
+                "no schema registry configured (set SCHEMA_REGISTRY_URL)",
+            )
         })?;
         let key = (registry.instance_id(), id, TypeId::of::<T>());
         let entry = match cached(&key) {

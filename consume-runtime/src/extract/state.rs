@@ -98,7 +98,10 @@ impl Requirements {
 
     /// [`Requirements::require_state`] with a specific fix in the boot error.
     pub fn require_state_with_hint<T: 'static>(&mut self, how_to_provide: &'static str) {
-        self.states
-            .push((TypeId::of::<T>(), std::any::type_name::<T>(), how_to_provide));
+        self.states.push((
+            TypeId::of::<T>(),
+            std::any::type_name::<T>(),
+            how_to_provide,
+        ));
     }
 }

@@ -21,7 +21,9 @@ pub enum RegistryError {
         cause: String,
     },
     /// Credentials refused (401/403).
-    #[error("schema registry {url} refused the credentials (HTTP {status}); check SCHEMA_REGISTRY_USERNAME/PASSWORD")]
+    #[error(
+        "schema registry {url} refused the credentials (HTTP {status}); check SCHEMA_REGISTRY_USERNAME/PASSWORD"
+    )]
     Unauthorized {
         /// Registry URL.
         url: String,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Client, Method, StatusCode, Url};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::{RegistryConfig, RegistryError, SubjectVersion};
 
@@ -44,10 +44,14 @@ struct Compatibility {
 
 impl HttpRegistry {
     pub(super) fn new(c: &RegistryConfig) -> Result<Self, RegistryError> {
-        let mut base = Url::parse(&c.url)
-            .map_err(|e| RegistryError::Config(format!("bad SCHEMA_REGISTRY_URL {:?}: {e}", c.url)))?;
+        let mut base = Url::parse(&c.url).map_err(|e| {
+            RegistryError::Config(format!("bad SCHEMA_REGISTRY_URL {:?}: {e}", c.url))
+        })?;
         if base.cannot_be_a_base() {
-            return Err(RegistryError::Config(format!("bad SCHEMA_REGISTRY_URL {:?}", c.url)));
+            return Err(RegistryError::Config(format!(
+                "bad SCHEMA_REGISTRY_URL {:?}",
+                c.url
+            )));
         }
         // Treat the URL as a directory, whatever its trailing slash.
         let trimmed = base.path().trim_end_matches('/').to_owned();
@@ -79,7 +83,12 @@ impl HttpRegistry {
     }
 
     /// Sends with retries of transient failures; returns the status and parsed JSON body.
-    async fn call(&self, method: Method, url: Url, body: Option<Value>) -> Result<(StatusCode, Value), RegistryError> {
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value), RegistryError> {
         let mut last = String::new();
         for attempt in 1..=self.attempts {
             let mut req = self
@@ -95,7 +104,10 @@ impl HttpRegistry {
             match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
-                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+                    if status.is_server_error()
+                        || status == StatusCode::TOO_MANY_REQUESTS
+                        || status == StatusCode::REQUEST_TIMEOUT
+                    {
                         last = format!("HTTP {status}");
                     } else {
                         let text = resp.text().await.unwrap_or_default();
@@ -115,23 +127,34 @@ impl HttpRegistry {
         })
     }
 
-    fn classify(&self, status: StatusCode, body: &Value, what: String, subject: &str) -> RegistryError {
+    fn classify(
+        &self,
+        status: StatusCode,
+        body: &Value,
+        what: String,
+        subject: &str,
+    ) -> RegistryError {
         let message = body
             .get("message")
             .and_then(Value::as_str)
             .map(str::to_owned)
             .unwrap_or_else(|| body.to_string());
         match status {
-            StatusCode::NOT_FOUND => RegistryError::NotFound { url: self.shown(), what },
+            StatusCode::NOT_FOUND => RegistryError::NotFound {
+                url: self.shown(),
+                what,
+            },
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => RegistryError::Unauthorized {
                 url: self.shown(),
                 status: status.as_u16(),
             },
-            StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY => RegistryError::Incompatible {
-                url: self.shown(),
-                subject: subject.to_owned(),
-                message,
-            },
+            StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY => {
+                RegistryError::Incompatible {
+                    url: self.shown(),
+                    subject: subject.to_owned(),
+                    message,
+                }
+            }
             _ => RegistryError::BadResponse {
                 url: self.shown(),
                 detail: format!("HTTP {status} for {what}: {message}"),
@@ -139,7 +162,11 @@ impl HttpRegistry {
         }
     }
 
-    fn parse<T: serde::de::DeserializeOwned>(&self, body: Value, what: &str) -> Result<T, RegistryError> {
+    fn parse<T: serde::de::DeserializeOwned>(
+        &self,
+        body: Value,
+        what: &str,
+    ) -> Result<T, RegistryError> {
         serde_json::from_value(body).map_err(|e| RegistryError::BadResponse {
             url: self.shown(),
             detail: format!("{what}: {e}"),
@@ -172,22 +199,32 @@ impl HttpRegistry {
 
     pub(super) async fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
         let url = self.url(&["subjects", subject, "versions"]);
-        let (status, body) = self.call(Method::POST, url, Some(json!({ "schema": schema }))).await?;
+        let (status, body) = self
+            .call(Method::POST, url, Some(json!({ "schema": schema })))
+            .await?;
         if !status.is_success() {
             return Err(self.classify(status, &body, format!("subject `{subject}`"), subject));
         }
         Ok(self.parse::<Registered>(body, "register")?.id)
     }
 
-    pub(super) async fn is_compatible(&self, subject: &str, schema: &str) -> Result<bool, RegistryError> {
+    pub(super) async fn is_compatible(
+        &self,
+        subject: &str,
+        schema: &str,
+    ) -> Result<bool, RegistryError> {
         let url = self.url(&["compatibility", "subjects", subject, "versions", "latest"]);
-        let (status, body) = self.call(Method::POST, url, Some(json!({ "schema": schema }))).await?;
+        let (status, body) = self
+            .call(Method::POST, url, Some(json!({ "schema": schema })))
+            .await?;
         if status == StatusCode::NOT_FOUND {
             return Ok(true);
         }
         if !status.is_success() {
             return Err(self.classify(status, &body, format!("subject `{subject}`"), subject));
         }
-        Ok(self.parse::<Compatibility>(body, "compatibility")?.is_compatible)
+        Ok(self
+            .parse::<Compatibility>(body, "compatibility")?
+            .is_compatible)
     }
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use super::{RegistryError, SubjectVersion};
 
-static SCOPES: LazyLock<Mutex<HashMap<String, Arc<MockRegistry>>>> = LazyLock::new(Default::default);
+static SCOPES: LazyLock<Mutex<HashMap<String, Arc<MockRegistry>>>> =
+    LazyLock::new(Default::default);
 
 #[derive(Default)]
 pub(super) struct MockRegistry {
@@ -66,12 +67,14 @@ impl MockRegistry {
 
     pub(super) fn latest(&self, subject: &str) -> Result<SubjectVersion, RegistryError> {
         let st = self.state()?;
-        let versions = st.subjects.get(subject).filter(|v| !v.is_empty()).ok_or_else(|| {
-            RegistryError::NotFound {
+        let versions = st
+            .subjects
+            .get(subject)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| RegistryError::NotFound {
                 url: self.url(),
                 what: format!("subject `{subject}`"),
-            }
-        })?;
+            })?;
         let id = versions[versions.len() - 1];
         Ok(SubjectVersion {
             subject: subject.to_owned(),

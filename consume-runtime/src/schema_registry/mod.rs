@@ -252,12 +252,24 @@ mod tests {
     #[tokio::test]
     async fn mock_registry_round_trip_and_single_flight_cache() {
         let sr = SchemaRegistry::new(RegistryConfig::new("mock://unit-rt")).expect("mock");
-        let id = sr.register("t-value", r#""string""#).await.expect("register");
-        assert_eq!(sr.register("t-value", r#""string""#).await.expect("again"), id);
+        let id = sr
+            .register("t-value", r#""string""#)
+            .await
+            .expect("register");
+        assert_eq!(
+            sr.register("t-value", r#""string""#).await.expect("again"),
+            id
+        );
         let (a, b) = tokio::join!(sr.schema_by_id(id), sr.schema_by_id(id));
         assert_eq!(a.expect("a").schema, r#""string""#);
-        assert!(Arc::ptr_eq(&b.expect("b"), &sr.schema_by_id(id).await.expect("cached")));
-        assert!(matches!(sr.schema_by_id(9_999_999).await, Err(RegistryError::NotFound { .. })));
+        assert!(Arc::ptr_eq(
+            &b.expect("b"),
+            &sr.schema_by_id(id).await.expect("cached")
+        ));
+        assert!(matches!(
+            sr.schema_by_id(9_999_999).await,
+            Err(RegistryError::NotFound { .. })
+        ));
         let latest = sr.latest("t-value").await.expect("latest");
         assert_eq!((latest.id, latest.version), (id, 1));
         // A second client on the same scope sees the same registry.
