@@ -97,6 +97,7 @@ mod placeholder;
 mod registry;
 mod retry;
 mod runtime;
+pub mod publish;
 pub mod schema_registry;
 mod secret;
 pub mod shutdown;
@@ -112,6 +113,7 @@ pub use outcome::{IntoOutcome, Outcome};
 pub use registry::{HandlerPlan, Registration, registrations};
 pub use retry::RetryPolicy;
 pub use runtime::Runtime;
+pub use publish::{Delivered, PublishError, Publisher};
 pub use schema_registry::{RegistryConfig, SchemaRegistry};
 pub use secret::Secret;
 

@@ -12,7 +12,7 @@ use consume_runtime::avro::{AvroSchema, wire};
 use consume_runtime::{Avro, Meta, RegistryConfig, Runtime, SchemaRegistry, State, consume};
 use consume_tests::runtime::{Running, config};
 use consume_tests::{endpoints, kafka, require, unique};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 const SCHEMA: &str = r#"{"type":"record","name":"LectureProgress","namespace":"training.v1","fields":[
   {"name":"event_id","type":"string"},{"name":"learner_id","type":"string"},
@@ -20,7 +20,7 @@ const SCHEMA: &str = r#"{"type":"record","name":"LectureProgress","namespace":"t
   {"name":"watched_seconds","type":"int"},
   {"name":"occurred_at","type":{"type":"long","logicalType":"timestamp-millis"}}]}"#;
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 struct LectureProgress {
     event_id: String,
     learner_id: String,
@@ -303,4 +303,41 @@ async fn kafkajs_confluent_schema_registry_records_decode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_confluent_kafka_avro_serializer_records_decode() {
     peer_produced_records_decode(Peer::Python).await;
+}
+
+// ---- interop: what our publisher produces, the clients our users run decode ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_avro_decodes_with_kafkajs_and_python_confluent_kafka() {
+    require::kafka();
+    let sr = real_registry();
+    let topic = unique::name("rt-publish");
+    kafka::create_topic(&kafka::plaintext_config(), &topic, 1).await;
+    let publisher = consume_runtime::Publisher::new(&config(), Some(sr)).expect("publisher");
+    let sent: Vec<LectureProgress> = (0..20).map(record).collect();
+    for p in &sent {
+        publisher
+            .send_avro(&topic, Some(p.learner_id.as_bytes()), p, &[("source", b"rust")])
+            .await
+            .expect("published");
+    }
+    publisher.flush(Duration::from_secs(10)).expect("flushed");
+
+    let want: Vec<serde_json::Value> = sent
+        .iter()
+        .map(|p| serde_json::to_value(p).expect("json"))
+        .collect();
+    for peer in [Peer::Node, Peer::Python] {
+        let out = tokio::task::spawn_blocking({
+            let topic = topic.clone();
+            move || interop::run(peer, "consume", &topic, 20, &["--timeout-ms", "60000"])
+        })
+        .await
+        .expect("join");
+        let got: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{peer:?} printed {l:?}: {e}")))
+            .collect();
+        assert_eq!(got, want, "{peer:?} decoded our records differently");
+    }
 }

@@ -101,6 +101,19 @@ impl MockRegistry {
         Ok(id)
     }
 
+    pub(super) fn lookup(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
+        let st = self.state()?;
+        let wanted = canonical(schema);
+        st.subjects
+            .get(subject)
+            .and_then(|ids| ids.iter().find(|id| canonical(&st.schemas[(**id - 1) as usize]) == wanted))
+            .copied()
+            .ok_or_else(|| RegistryError::NotFound {
+                url: self.url(),
+                what: format!("this schema under subject `{subject}`"),
+            })
+    }
+
     pub(super) fn is_compatible(&self, _subject: &str, _schema: &str) -> bool {
         // The mock accepts everything (like a registry with compatibility NONE).
         true

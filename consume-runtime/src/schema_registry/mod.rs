@@ -209,6 +209,17 @@ impl SchemaRegistry {
         }
     }
 
+    /// The id of `schema` if it is registered under `subject` (no registration).
+    ///
+    /// # Errors
+    /// [`RegistryError::NotFound`] when it is not.
+    pub async fn lookup(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
+        match &self.inner.backend {
+            Backend::Http(h) => h.lookup(subject, schema).await,
+            Backend::Mock(m) => m.lookup(subject, schema),
+        }
+    }
+
     /// Whether `schema` is compatible with the latest version of `subject` under the
     /// subject's rule (`true` when the subject does not exist yet).
     ///

@@ -1,0 +1,192 @@
+//! [`Publisher`]: one long-lived, idempotent producer per process (the seed created, connected
+//! and disconnected a producer for every send). Publishes Avro (Confluent wire format,
+//! TopicNameStrategy subjects, schema ids cached), JSON or bytes, with a caller-chosen key
+//! (per-entity order) and headers, and awaits the broker's acknowledgement.
+
+mod error;
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apache_avro::writer::datum::GenericDatumWriter;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+use serde::Serialize;
+
+pub use error::PublishError;
+
+use crate::avro::{self, wire, AvroSchema};
+use crate::config::Config;
+use crate::schema_registry::SchemaRegistry;
+
+/// Where a published record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+}
+
+/// Publishes to Kafka. Cheap to clone (one producer underneath); create it once.
+#[derive(Clone)]
+pub struct Publisher {
+    producer: FutureProducer,
+    registry: Option<SchemaRegistry>,
+    auto_register: bool,
+    timeout: Duration,
+    /// (topic, type) → schema id.
+    ids: Arc<Mutex<HashMap<(String, TypeId), u32>>>,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("registry", &self.registry)
+            .field("auto_register", &self.auto_register)
+            .finish()
+    }
+}
+
+impl Publisher {
+    /// A producer with `acks=all` and idempotence on (no duplicates from its own retries,
+    /// per-partition order kept), for the brokers and security settings of `config`.
+    ///
+    /// # Errors
+    /// [`PublishError::Client`] when librdkafka refuses the configuration.
+    pub fn new(config: &Config, registry: Option<SchemaRegistry>) -> Result<Self, PublishError> {
+        let mut c = config.client_config();
+        c.set("client.id", format!("{}-publisher", config.client_id))
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "30000");
+        let producer: FutureProducer = c.create().map_err(|e| PublishError::Client(e.to_string()))?;
+        Ok(Self {
+            producer,
+            registry,
+            auto_register: true,
+            timeout: Duration::from_secs(30),
+            ids: Arc::default(),
+        })
+    }
+
+    /// Whether `send_avro` may register a type's schema under `<topic>-value` (default
+    /// `true`, like Confluent's serializers). When `false` the schema must already be
+    /// registered there.
+    pub fn auto_register(mut self, yes: bool) -> Self {
+        self.auto_register = yes;
+        self
+    }
+
+    async fn schema_id<T: AvroSchema>(&self, topic: &str) -> Result<u32, PublishError> {
+        let key = (topic.to_owned(), TypeId::of::<T>());
+        if let Some(id) = self.ids.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(*id);
+        }
+        let registry = self.registry.as_ref().ok_or(PublishError::NoRegistry)?;
+        let subject = format!("{topic}-value");
+        let id = if self.auto_register {
+            registry.register(&subject, T::SCHEMA).await
+        } else {
+            registry.lookup(&subject, T::SCHEMA).await
+        }
+        .map_err(|e| PublishError::Registry {
+            subject: subject.clone(),
+            source: e,
+        })?;
+        self.ids.lock().unwrap_or_else(|p| p.into_inner()).insert(key, id);
+        Ok(id)
+    }
+
+    /// Encodes `value` with `T`'s schema in the Confluent wire format (subject
+    /// `<topic>-value`) and publishes it.
+    ///
+    /// # Errors
+    /// Registry, encoding or delivery failures, each naming the topic.
+    pub async fn send_avro<T: AvroSchema + Serialize>(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: &T,
+        headers: &[(&str, &[u8])],
+    ) -> Result<Delivered, PublishError> {
+        let id = self.schema_id::<T>(topic).await?;
+        let schema = avro::reader_schema::<T>().map_err(PublishError::Encode)?;
+        let body = GenericDatumWriter::builder(&schema)
+            .build()
+            .and_then(|w| w.write_ser_to_vec(value))
+            .map_err(|e| PublishError::Encode(format!("{}: {e}", std::any::type_name::<T>())))?;
+        self.send_bytes(topic, key, Some(&wire::frame(id, &body)), headers)
+            .await
+    }
+
+    /// Publishes `value` as JSON.
+    ///
+    /// # Errors
+    /// Serialization or delivery failures.
+    pub async fn send_json<T: Serialize>(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: &T,
+        headers: &[(&str, &[u8])],
+    ) -> Result<Delivered, PublishError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| PublishError::Encode(e.to_string()))?;
+        self.send_bytes(topic, key, Some(&bytes), headers).await
+    }
+
+    /// Publishes raw bytes (`None` value: a tombstone) and waits for the acknowledgement.
+    ///
+    /// # Errors
+    /// [`PublishError::Delivery`] when the broker did not acknowledge within the timeout.
+    pub async fn send_bytes(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[(&str, &[u8])],
+    ) -> Result<Delivered, PublishError> {
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        if !headers.is_empty() {
+            let mut h = OwnedHeaders::new_with_capacity(headers.len());
+            for (k, v) in headers {
+                h = h.insert(Header {
+                    key: k,
+                    value: Some(*v),
+                });
+            }
+            record = record.headers(h);
+        }
+        self.producer
+            .send(record, self.timeout)
+            .await
+            .map(|d| Delivered {
+                partition: d.partition,
+                offset: d.offset,
+            })
+            .map_err(|(e, _)| PublishError::Delivery {
+                topic: topic.to_owned(),
+                cause: e.to_string(),
+            })
+    }
+
+    /// Waits until every queued record is acknowledged (call on shutdown).
+    ///
+    /// # Errors
+    /// [`PublishError::Delivery`] when records are still unacknowledged at the deadline.
+    pub fn flush(&self, timeout: Duration) -> Result<(), PublishError> {
+        self.producer.flush(timeout).map_err(|e| PublishError::Delivery {
+            topic: "(all)".to_owned(),
+            cause: e.to_string(),
+        })
+    }
+}
