@@ -206,6 +206,36 @@ pub enum Error {
         /// Where it is defined.
         at: String,
     },
+    /// The latest writer schema of a handler's topic cannot be read into its type.
+    #[error(
+        "handler `{handler}` ({at}) reads `{type_name}` from subject `{subject}`, but its latest \
+         schema (version {version}, id {id}) does not resolve: {detail}. Fix the type or the \
+         schema, or set CONSUME_SCHEMA_CHECK=warn to start anyway"
+    )]
+    IncompatibleSchema {
+        /// The handler.
+        handler: String,
+        /// Where it is defined.
+        at: String,
+        /// The reader type.
+        type_name: &'static str,
+        /// The subject.
+        subject: String,
+        /// Its latest version.
+        version: i32,
+        /// Its schema id.
+        id: u32,
+        /// The first incompatibility (names the field).
+        detail: String,
+    },
+    /// The boot-time schema check could not complete.
+    #[error("boot-time schema check of handler `{handler}`: {cause}")]
+    SchemaCheck {
+        /// The handler.
+        handler: String,
+        /// What failed.
+        cause: String,
+    },
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

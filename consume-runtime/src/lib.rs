@@ -94,10 +94,11 @@ mod handler;
 mod metrics;
 mod outcome;
 mod placeholder;
+pub mod publish;
 mod registry;
 mod retry;
 mod runtime;
-pub mod publish;
+mod schema_check;
 pub mod schema_registry;
 mod secret;
 pub mod shutdown;
@@ -110,10 +111,11 @@ pub use extract::{
 pub use handler::{Handler, call_handler};
 pub use metrics::{HandlerSnapshot, Metrics};
 pub use outcome::{IntoOutcome, Outcome};
+pub use publish::{Delivered, PublishError, Publisher};
 pub use registry::{HandlerPlan, Registration, registrations};
 pub use retry::RetryPolicy;
 pub use runtime::Runtime;
-pub use publish::{Delivered, PublishError, Publisher};
+pub use schema_check::SchemaCheck;
 pub use schema_registry::{RegistryConfig, SchemaRegistry};
 pub use secret::Secret;
 

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::extract::StateMap;
 use crate::metrics::Metrics;
 use crate::registry::{self, HandlerPlan, Registration};
+use crate::schema_check::SchemaCheck;
 
 /// Runs every `#[consume]` handler linked into the binary.
 ///
@@ -36,6 +37,7 @@ pub struct Runtime {
     metrics: Metrics,
     registrations: Option<Vec<&'static Registration>>,
     vars: std::collections::BTreeMap<String, String>,
+    schema_check: SchemaCheck,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -60,6 +62,7 @@ impl Runtime {
             metrics: Metrics::default(),
             registrations: None,
             vars: std::collections::BTreeMap::new(),
+            schema_check: SchemaCheck::default(),
         }
     }
 
@@ -77,6 +80,9 @@ impl Runtime {
                 .map_err(|e| Error::Config(e.to_string()))?;
             rt = rt.schema_registry(sr);
         }
+        if let Ok(v) = std::env::var("CONSUME_SCHEMA_CHECK") {
+            rt.schema_check = SchemaCheck::parse(&v)?;
+        }
         if let Ok(sel) = std::env::var("CONSUME_HANDLERS") {
             rt = rt.only(sel.split(',').map(str::trim).filter(|s| !s.is_empty()));
         }
@@ -86,6 +92,13 @@ impl Runtime {
     /// Provides a value for handlers taking `State<T>` (one value per type).
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
         self.state.insert(value);
+        self
+    }
+
+    /// What the boot-time schema check does with an `Avro<T>` handler whose type cannot read
+    /// its topic's latest writer schema (`CONSUME_SCHEMA_CHECK=fail|warn|off`; default: fail).
+    pub fn schema_check(mut self, mode: SchemaCheck) -> Self {
+        self.schema_check = mode;
         self
     }
 
@@ -174,6 +187,7 @@ impl Runtime {
                 "handler registered"
             );
         }
+        crate::schema_check::run(&plans, &self.state, self.schema_check).await?;
         let config = self.config.clone();
         let create = self.create_topics;
         let check_plans = plans.clone();

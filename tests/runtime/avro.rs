@@ -216,18 +216,55 @@ async fn a_registry_outage_makes_messages_wait_not_skip() {
     let sr = SchemaRegistry::new(RegistryConfig::new(format!("mock://{scope}"))).expect("mock");
     let topic = unique::name("rt-avro-outage");
     kafka::create_topic(&kafka::plaintext_config(), &topic, 1).await;
-    let id = sr
-        .register(&format!("{topic}-value"), SCHEMA)
+    sr.register(&format!("{topic}-value"), SCHEMA)
         .await
-        .expect("register");
-    let sent: Vec<LectureProgress> = (0..10).map(record).collect();
-    produce_raw(&topic, sent.iter().map(|p| Some(encode(id, p))).collect()).await;
+        .expect("register v1");
+    // A second schema id the consumer has never resolved.
+    let schema_v2 = SCHEMA.replace(
+        r#"{"name":"watched_seconds","type":"int"},"#,
+        r#"{"name":"watched_seconds","type":"int"},{"name":"note","type":"string","default":""},"#,
+    );
+    let id2 = sr
+        .register(&format!("{topic}-value"), &schema_v2)
+        .await
+        .expect("register v2");
 
-    sr.mock_set_unavailable(true);
     let seen = Seen::default();
     let rt = runtime(&topic, sr.clone(), &seen);
     let metrics = rt.metrics();
     let mut run = Running::start(rt);
+    let m = metrics.clone();
+    run.wait_for("the partition assigned", Duration::from_secs(30), || {
+        m.snapshot()
+            .iter()
+            .any(|s| s.handler == "avro_handler" && s.assigned_partitions > 0)
+    })
+    .await;
+
+    // The registry goes down; records written with the not-yet-resolved schema arrive.
+    sr.mock_set_unavailable(true);
+    let writer = Schema::parse_str(&schema_v2).expect("v2 parses");
+    let sent: Vec<LectureProgress> = (0..10).map(record).collect();
+    let values = sent
+        .iter()
+        .map(|p| {
+            let mut r = Record::new(&writer).expect("record");
+            r.put("event_id", p.event_id.as_str());
+            r.put("learner_id", p.learner_id.as_str());
+            r.put("course_id", p.course_id.as_str());
+            r.put("lecture_id", p.lecture_id.as_str());
+            r.put("watched_seconds", p.watched_seconds);
+            r.put("note", "");
+            r.put("occurred_at", Value::TimestampMillis(p.occurred_at));
+            let body = GenericDatumWriter::builder(&writer)
+                .build()
+                .expect("writer")
+                .write_value_to_vec(r)
+                .expect("encode");
+            Some(wire::frame(id2, &body))
+        })
+        .collect();
+    produce_raw(&topic, values).await;
     let m = metrics.clone();
     run.wait_for(
         "a few retries against the unavailable registry",
@@ -244,6 +281,7 @@ async fn a_registry_outage_makes_messages_wait_not_skip() {
         0,
         "nothing can be decoded while the registry is down"
     );
+
     sr.mock_set_unavailable(false);
     let s = seen.clone();
     run.wait_for(
@@ -317,7 +355,12 @@ async fn published_avro_decodes_with_kafkajs_and_python_confluent_kafka() {
     let sent: Vec<LectureProgress> = (0..20).map(record).collect();
     for p in &sent {
         publisher
-            .send_avro(&topic, Some(p.learner_id.as_bytes()), p, &[("source", b"rust")])
+            .send_avro(
+                &topic,
+                Some(p.learner_id.as_bytes()),
+                p,
+                &[("source", b"rust")],
+            )
             .await
             .expect("published");
     }
@@ -336,8 +379,158 @@ async fn published_avro_decodes_with_kafkajs_and_python_confluent_kafka() {
         .expect("join");
         let got: Vec<serde_json::Value> = out
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{peer:?} printed {l:?}: {e}")))
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{peer:?} printed {l:?}: {e}"))
+            })
             .collect();
         assert_eq!(got, want, "{peer:?} decoded our records differently");
     }
+}
+
+// ---- schema evolution through the registry, and the boot-time check ----
+
+const SCHEMA_V2: &str = r#"{"type":"record","name":"LectureProgress","namespace":"training.v1","fields":[
+  {"name":"event_id","type":"string"},{"name":"learner_id","type":"string"},
+  {"name":"course_id","type":"string"},{"name":"lecture_id","type":"string"},
+  {"name":"watched_seconds","type":"int"},
+  {"name":"occurred_at","type":{"type":"long","logicalType":"timestamp-millis"}},
+  {"name":"device","type":"string","default":"web"}]}"#;
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+struct LectureProgressV2 {
+    event_id: String,
+    learner_id: String,
+    course_id: String,
+    lecture_id: String,
+    watched_seconds: i32,
+    occurred_at: i64,
+    device: String,
+}
+
+impl AvroSchema for LectureProgressV2 {
+    const SCHEMA: &'static str = SCHEMA_V2;
+}
+
+#[derive(Clone, Default)]
+struct SeenV2(Arc<Mutex<Vec<LectureProgressV2>>>);
+
+#[consume(topic = "${AVRO_V2_TOPIC}", group = "${AVRO_V2_GROUP}")]
+async fn avro_v2_handler(Avro(p): Avro<LectureProgressV2>, State(seen): State<SeenV2>) {
+    seen.0.lock().expect("lock").push(p);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_evolution_both_ways_through_the_registry() {
+    require::kafka();
+    let sr = real_registry();
+    let topic = unique::name("rt-evolve");
+    kafka::create_topic(&kafka::plaintext_config(), &topic, 1).await;
+    let publisher =
+        consume_runtime::Publisher::new(&config(), Some(sr.clone())).expect("publisher");
+    // Five records written with v1, then v2 (a field added with a default: BACKWARD
+    // compatible, so the registry accepts it), five more written with v2.
+    for i in 0..5 {
+        publisher
+            .send_avro(&topic, None, &record(i), &[])
+            .await
+            .expect("v1");
+    }
+    for i in 5..10 {
+        let r = record(i);
+        let v2 = LectureProgressV2 {
+            event_id: r.event_id,
+            learner_id: r.learner_id,
+            course_id: r.course_id,
+            lecture_id: r.lecture_id,
+            watched_seconds: r.watched_seconds,
+            occurred_at: r.occurred_at,
+            device: "ios".into(),
+        };
+        publisher
+            .send_avro(&topic, None, &v2, &[])
+            .await
+            .expect("v2");
+    }
+    let latest = sr.latest(&format!("{topic}-value")).await.expect("latest");
+    assert_eq!(latest.version, 2, "v2 registered as a new version");
+
+    let (v1_seen, v2_seen) = (Seen::default(), SeenV2::default());
+    let rt = Runtime::new(config())
+        .only(["avro_handler", "avro_v2_handler"])
+        .var("AVRO_TOPIC", &topic)
+        .var("AVRO_GROUP", unique::name("rt-evolve-v1"))
+        .var("AVRO_V2_TOPIC", &topic)
+        .var("AVRO_V2_GROUP", unique::name("rt-evolve-v2"))
+        .schema_registry(sr)
+        .state(v1_seen.clone())
+        .state(v2_seen.clone());
+    let mut run = Running::start(rt);
+    let (a, b) = (v1_seen.clone(), v2_seen.clone());
+    run.wait_for("both readers done", Duration::from_secs(60), || {
+        a.len() >= 10 && b.0.lock().expect("lock").len() >= 10
+    })
+    .await;
+    run.stop().await.expect("runtime ran");
+    // Old reader, new writer: the added field is skipped.
+    assert_eq!(v1_seen.values(), (0..10).map(record).collect::<Vec<_>>());
+    // New reader, old writer: the added field takes its default.
+    let devices: Vec<String> = v2_seen
+        .0
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|p| p.device.clone())
+        .collect();
+    assert_eq!(devices, [vec!["web"; 5], vec!["ios"; 5]].concat());
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct NeedsTitle {
+    event_id: String,
+    course_title: String,
+}
+
+impl AvroSchema for NeedsTitle {
+    const SCHEMA: &'static str = r#"{"type":"record","name":"LectureProgress","namespace":"training.v1","fields":[
+      {"name":"event_id","type":"string"},{"name":"course_title","type":"string"}]}"#;
+}
+
+#[consume(topic = "${STRICT_TOPIC}", group = "consume-tests-strict")]
+async fn avro_strict_handler(Avro(_p): Avro<NeedsTitle>) {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boot_check_refuses_a_type_the_latest_schema_cannot_fill() {
+    require::kafka();
+    let sr = real_registry();
+    let topic = unique::name("rt-strict");
+    kafka::create_topic(&kafka::plaintext_config(), &topic, 1).await;
+    sr.register(&format!("{topic}-value"), SCHEMA)
+        .await
+        .expect("register");
+    let runtime = |mode| {
+        Runtime::new(config())
+            .only(["avro_strict_handler"])
+            .var("STRICT_TOPIC", &topic)
+            .schema_registry(sr.clone())
+            .schema_check(mode)
+    };
+    let err = runtime(consume_runtime::SchemaCheck::Fail)
+        .run_until(async {})
+        .await
+        .expect_err("incompatible");
+    let msg = err.to_string();
+    for part in [
+        "avro_strict_handler",
+        &format!("{topic}-value"),
+        "`course_title`",
+        "CONSUME_SCHEMA_CHECK=warn",
+    ] {
+        assert!(msg.contains(part), "missing {part:?} in: {msg}");
+    }
+    // With `warn`, it starts (and stops at once here).
+    runtime(consume_runtime::SchemaCheck::Warn)
+        .run_until(async {})
+        .await
+        .expect("starts despite the mismatch");
 }

@@ -113,6 +113,7 @@ impl<T: AvroSchema> FromMessage for Avro<T> {
     }
 
     fn requirements(r: &mut super::Requirements) {
+        r.require_avro_reader(std::any::type_name::<T>(), T::SCHEMA);
         r.require_state_with_hint::<SchemaRegistry>(
             "set SCHEMA_REGISTRY_URL (or call `.schema_registry(...)` on the runtime builder); \
              `mock://<scope>` selects an in-process registry",

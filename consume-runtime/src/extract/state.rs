@@ -88,12 +88,20 @@ impl fmt::Debug for StateMap {
 pub struct Requirements {
     /// (type, type name, how to provide it).
     pub(crate) states: Vec<(TypeId, &'static str, &'static str)>,
+    /// Avro reader types: (type name, reader schema), checked against the registry at boot.
+    pub(crate) avro_readers: Vec<(&'static str, &'static str)>,
 }
 
 impl Requirements {
     /// Declares that a value of type `T` must be provided with `.state(...)`.
     pub fn require_state<T: 'static>(&mut self) {
         self.require_state_with_hint::<T>("call `.state(value)` on the runtime builder");
+    }
+
+    /// Declares that the handler reads Avro into a type with this reader schema; the runtime
+    /// checks at boot that the latest writer schema of each topic resolves to it.
+    pub fn require_avro_reader(&mut self, type_name: &'static str, schema: &'static str) {
+        self.avro_readers.push((type_name, schema));
     }
 
     /// [`Requirements::require_state`] with a specific fix in the boot error.

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 pub use error::PublishError;
 
-use crate::avro::{self, wire, AvroSchema};
+use crate::avro::{self, AvroSchema, wire};
 use crate::config::Config;
 use crate::schema_registry::SchemaRegistry;
 
@@ -63,7 +63,9 @@ impl Publisher {
             .set("enable.idempotence", "true")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "30000");
-        let producer: FutureProducer = c.create().map_err(|e| PublishError::Client(e.to_string()))?;
+        let producer: FutureProducer = c
+            .create()
+            .map_err(|e| PublishError::Client(e.to_string()))?;
         Ok(Self {
             producer,
             registry,
@@ -97,7 +99,10 @@ impl Publisher {
             subject: subject.clone(),
             source: e,
         })?;
-        self.ids.lock().unwrap_or_else(|p| p.into_inner()).insert(key, id);
+        self.ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, id);
         Ok(id)
     }
 
@@ -184,9 +189,11 @@ impl Publisher {
     /// # Errors
     /// [`PublishError::Delivery`] when records are still unacknowledged at the deadline.
     pub fn flush(&self, timeout: Duration) -> Result<(), PublishError> {
-        self.producer.flush(timeout).map_err(|e| PublishError::Delivery {
-            topic: "(all)".to_owned(),
-            cause: e.to_string(),
-        })
+        self.producer
+            .flush(timeout)
+            .map_err(|e| PublishError::Delivery {
+                topic: "(all)".to_owned(),
+                cause: e.to_string(),
+            })
     }
 }

@@ -210,9 +210,16 @@ impl HttpRegistry {
 
     pub(super) async fn lookup(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
         let url = self.url(&["subjects", subject]);
-        let (status, body) = self.call(Method::POST, url, Some(json!({ "schema": schema }))).await?;
+        let (status, body) = self
+            .call(Method::POST, url, Some(json!({ "schema": schema })))
+            .await?;
         if !status.is_success() {
-            return Err(self.classify(status, &body, format!("this schema under subject `{subject}`"), subject));
+            return Err(self.classify(
+                status,
+                &body,
+                format!("this schema under subject `{subject}`"),
+                subject,
+            ));
         }
         Ok(self.parse::<Registered>(body, "lookup")?.id)
     }

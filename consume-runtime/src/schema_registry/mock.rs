@@ -106,7 +106,10 @@ impl MockRegistry {
         let wanted = canonical(schema);
         st.subjects
             .get(subject)
-            .and_then(|ids| ids.iter().find(|id| canonical(&st.schemas[(**id - 1) as usize]) == wanted))
+            .and_then(|ids| {
+                ids.iter()
+                    .find(|id| canonical(&st.schemas[(**id - 1) as usize]) == wanted)
+            })
             .copied()
             .ok_or_else(|| RegistryError::NotFound {
                 url: self.url(),
