@@ -12,6 +12,8 @@
 
 mod error;
 mod http;
+#[cfg(test)]
+mod http_tests;
 mod mock;
 
 use std::collections::HashMap;
