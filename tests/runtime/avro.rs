@@ -534,3 +534,51 @@ async fn boot_check_refuses_a_type_the_latest_schema_cannot_fill() {
         .await
         .expect("starts despite the mismatch");
 }
+
+#[tokio::test]
+async fn registry_client_against_the_real_registry() {
+    let sr = real_registry();
+    let subject = format!("{}-value", unique::name("rt-client"));
+    assert!(matches!(
+        sr.latest(&subject).await,
+        Err(consume_runtime::schema_registry::RegistryError::NotFound { .. })
+    ));
+    assert!(
+        sr.is_compatible(&subject, SCHEMA)
+            .await
+            .expect("no subject yet: compatible")
+    );
+    let id = sr.register(&subject, SCHEMA).await.expect("register");
+    assert_eq!(sr.lookup(&subject, SCHEMA).await.expect("lookup"), id);
+    assert_eq!(sr.schema_by_id(id).await.expect("by id").id, id);
+    // Adding a field with a default is BACKWARD compatible; without one it is not.
+    let with_default = SCHEMA.replace(
+        r#"{"name":"watched_seconds","type":"int"},"#,
+        r#"{"name":"watched_seconds","type":"int"},{"name":"note","type":"string","default":""},"#,
+    );
+    let without_default = SCHEMA.replace(
+        r#"{"name":"watched_seconds","type":"int"},"#,
+        r#"{"name":"watched_seconds","type":"int"},{"name":"note","type":"string"},"#,
+    );
+    assert!(
+        sr.is_compatible(&subject, &with_default)
+            .await
+            .expect("check")
+    );
+    assert!(
+        !sr.is_compatible(&subject, &without_default)
+            .await
+            .expect("check")
+    );
+    let err = sr
+        .register(&subject, &without_default)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            consume_runtime::schema_registry::RegistryError::Incompatible { .. }
+        ),
+        "{err}"
+    );
+}

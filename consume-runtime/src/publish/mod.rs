@@ -30,10 +30,12 @@ pub struct Delivered {
     pub offset: i64,
 }
 
-/// Publishes to Kafka. Cheap to clone (one producer underneath); create it once.
+/// Publishes to Kafka. Cheap to clone (one producer underneath); create it once. When the
+/// last clone is dropped it flushes (up to 30 s) before closing, so records in flight are not
+/// purged.
 #[derive(Clone)]
 pub struct Publisher {
-    producer: FutureProducer,
+    producer: Arc<Flushing>,
     registry: Option<SchemaRegistry>,
     auto_register: bool,
     timeout: Duration,
@@ -67,7 +69,7 @@ impl Publisher {
             .create()
             .map_err(|e| PublishError::Client(e.to_string()))?;
         Ok(Self {
-            producer,
+            producer: Arc::new(Flushing(producer)),
             registry,
             auto_register: true,
             timeout: Duration::from_secs(30),
@@ -172,6 +174,7 @@ impl Publisher {
             record = record.headers(h);
         }
         self.producer
+            .0
             .send(record, self.timeout)
             .await
             .map(|d| Delivered {
@@ -190,10 +193,22 @@ impl Publisher {
     /// [`PublishError::Delivery`] when records are still unacknowledged at the deadline.
     pub fn flush(&self, timeout: Duration) -> Result<(), PublishError> {
         self.producer
+            .0
             .flush(timeout)
             .map_err(|e| PublishError::Delivery {
                 topic: "(all)".to_owned(),
                 cause: e.to_string(),
             })
+    }
+}
+
+/// The producer, flushed before it is dropped (rdkafka's own drop purges what is queued).
+struct Flushing(FutureProducer);
+
+impl Drop for Flushing {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.flush(Duration::from_secs(30)) {
+            tracing::warn!(error = %e, "records were still unacknowledged when the publisher closed");
+        }
     }
 }

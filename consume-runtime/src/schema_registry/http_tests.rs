@@ -155,3 +155,31 @@ async fn not_found_and_paths() {
     let err = c.schema_by_id(5).await.expect_err("404");
     assert!(matches!(err, RegistryError::NotFound { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn concurrent_first_lookups_of_one_id_make_one_request() {
+    let (url, count) = server(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        Some((200, r#"{"schema":"\"long\""}"#.to_owned()))
+    })
+    .await;
+    let c = client(&url, None);
+    let lookups = (0..10).map(|_| c.schema_by_id(42));
+    let results = futures::future::join_all(lookups).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|s| s.schema == "\"long\""))
+    );
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "one request for ten callers"
+    );
+    c.schema_by_id(42).await.expect("cached");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "served from memory afterwards"
+    );
+}
