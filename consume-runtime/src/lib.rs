@@ -86,6 +86,7 @@
 //! ```
 
 pub mod avro;
+mod boot;
 mod config;
 mod consumer;
 mod error;
@@ -104,6 +105,11 @@ mod secret;
 pub mod shutdown;
 
 pub use config::Config;
+
+/// The dead-letter topic of a topic for a consumer group: `<topic>.<group>.dlq`.
+pub fn dead_letter_topic(topic: &str, group: &str) -> String {
+    consumer::dead_letter::dead_letter_topic(topic, group)
+}
 pub use error::{Error, ErrorKind, HandlerError};
 pub use extract::{
     Avro, Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap,

@@ -15,6 +15,7 @@ pub(crate) struct HandlerMetrics {
     pub(crate) rebalances: AtomicU64,
     pub(crate) assigned_partitions: AtomicI64,
     pub(crate) commit_failures: AtomicU64,
+    pub(crate) dead_lettered: AtomicU64,
 }
 
 /// A point-in-time copy of one handler's counters.
@@ -39,6 +40,8 @@ pub struct HandlerSnapshot {
     pub assigned_partitions: i64,
     /// Offset commits that failed.
     pub commit_failures: u64,
+    /// Messages published to the dead-letter topic.
+    pub dead_lettered: u64,
 }
 
 /// Handler name → (group, counters).
@@ -82,6 +85,7 @@ impl Metrics {
                 rebalances: m.rebalances.load(Ordering::Relaxed),
                 assigned_partitions: m.assigned_partitions.load(Ordering::Relaxed),
                 commit_failures: m.commit_failures.load(Ordering::Relaxed),
+                dead_lettered: m.dead_lettered.load(Ordering::Relaxed),
             })
             .collect()
     }
@@ -91,7 +95,7 @@ impl Metrics {
     pub fn render_prometheus(&self) -> String {
         let snap = self.snapshot();
         let mut out = String::new();
-        let series: [Series; 7] = [
+        let series: [Series; 8] = [
             (
                 "consume_messages_handled_total",
                 "counter",
@@ -127,6 +131,12 @@ impl Metrics {
                 "gauge",
                 "Partitions currently assigned.",
                 |s| s.assigned_partitions.into(),
+            ),
+            (
+                "consume_dead_letters_total",
+                "counter",
+                "Messages published to the dead-letter topic.",
+                |s| s.dead_lettered.into(),
             ),
             (
                 "consume_commit_failures_total",

@@ -3,12 +3,6 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer as _};
-use rdkafka::error::RDKafkaErrorCode;
 
 use crate::config::Config;
 use crate::consumer::member::{self, MemberSpec};
@@ -38,6 +32,7 @@ pub struct Runtime {
     registrations: Option<Vec<&'static Registration>>,
     vars: std::collections::BTreeMap<String, String>,
     schema_check: SchemaCheck,
+    dead_letters: bool,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -63,6 +58,7 @@ impl Runtime {
             registrations: None,
             vars: std::collections::BTreeMap::new(),
             schema_check: SchemaCheck::default(),
+            dead_letters: true,
         }
     }
 
@@ -79,6 +75,17 @@ impl Runtime {
             let sr = crate::schema_registry::SchemaRegistry::new(rc)
                 .map_err(|e| Error::Config(e.to_string()))?;
             rt = rt.schema_registry(sr);
+        }
+        if let Ok(v) = std::env::var("CONSUME_DEAD_LETTERS") {
+            rt.dead_letters = match v.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                other => {
+                    return Err(Error::Config(format!(
+                        "CONSUME_DEAD_LETTERS={other:?}: expected `on` or `off`"
+                    )));
+                }
+            };
         }
         if let Ok(v) = std::env::var("CONSUME_SCHEMA_CHECK") {
             rt.schema_check = SchemaCheck::parse(&v)?;
@@ -99,6 +106,14 @@ impl Runtime {
     /// its topic's latest writer schema (`CONSUME_SCHEMA_CHECK=fail|warn|off`; default: fail).
     pub fn schema_check(mut self, mode: SchemaCheck) -> Self {
         self.schema_check = mode;
+        self
+    }
+
+    /// Whether messages that failed for good go to `<topic>.<group>.dlq` (default: on;
+    /// `CONSUME_DEAD_LETTERS=off`). Off: they are logged at error level and skipped. The
+    /// dead-letter topics are created at boot when missing, partitioned like their source.
+    pub fn dead_letters(mut self, on: bool) -> Self {
+        self.dead_letters = on;
         self
     }
 
@@ -191,10 +206,25 @@ impl Runtime {
         let config = self.config.clone();
         let create = self.create_topics;
         let check_plans = plans.clone();
-        tokio::task::spawn_blocking(move || check_cluster(&config, &check_plans, create))
-            .await
-            .map_err(|e| Error::Config(format!("boot check panicked: {e}")))??;
+        let dead_letters = self.dead_letters;
+        tokio::task::spawn_blocking(move || {
+            crate::boot::check_cluster(&config, &check_plans, create, dead_letters)
+        })
+        .await
+        .map_err(|e| Error::Config(format!("boot check panicked: {e}")))??;
 
+        let dead_letter_publisher = if self.dead_letters {
+            let registry = self
+                .state
+                .get::<crate::schema_registry::SchemaRegistry>()
+                .cloned();
+            Some(
+                crate::publish::Publisher::new(&self.config, registry)
+                    .map_err(|e| Error::Config(format!("dead-letter producer: {e}")))?,
+            )
+        } else {
+            None
+        };
         let state = Arc::new(self.state);
         let stop = Arc::new(AtomicBool::new(false));
         let mut finished = Vec::with_capacity(plans.len());
@@ -206,6 +236,7 @@ impl Runtime {
                 retry: self.config.retry,
                 metrics: self.metrics.handler(&p.name, &p.group),
                 rt: tokio::runtime::Handle::current(),
+                dead_letters: dead_letter_publisher.clone(),
             });
             let spec = MemberSpec {
                 handler: p.handler.clone(),
@@ -237,120 +268,4 @@ impl Runtime {
         tracing::info!("all consumers stopped");
         Ok(())
     }
-}
-
-/// The boot probe's context: remembers the first error librdkafka reports.
-#[derive(Default)]
-struct ProbeContext {
-    first_error: std::sync::Mutex<Option<String>>,
-}
-
-impl ProbeContext {
-    fn first_error(&self) -> Option<String> {
-        self.first_error.lock().ok().and_then(|e| e.clone())
-    }
-}
-
-impl rdkafka::client::ClientContext for ProbeContext {
-    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        if let Ok(mut e) = self.first_error.lock() {
-            e.get_or_insert_with(|| format!("{error}: {reason}"));
-        }
-    }
-}
-
-impl rdkafka::consumer::ConsumerContext for ProbeContext {}
-
-/// Bounded check that the cluster answers and every topic exists (or is created).
-fn check_cluster(
-    config: &Config,
-    plans: &[Arc<HandlerPlan>],
-    create: Option<i32>,
-) -> Result<(), Error> {
-    let probe: BaseConsumer<ProbeContext> = config
-        .client_config()
-        .create_with_context(ProbeContext::default())
-        .map_err(|source| Error::Kafka {
-            context: "creating the boot probe".to_owned(),
-            source,
-        })?;
-    let metadata = probe
-        .fetch_metadata(None, config.boot_timeout)
-        .map_err(|e| {
-            // librdkafka reports the reason (refused connection, failed authentication, TLS)
-            // as events on the client's queue: serve them to name the cause.
-            for _ in 0..10 {
-                let _ = probe.poll(Duration::from_millis(50));
-            }
-            let cause = match probe.context().first_error() {
-                Some(reason) => format!("{e}; {reason}"),
-                None => e.to_string(),
-            };
-            Error::ClusterUnreachable {
-                brokers: config.brokers.clone(),
-                waited: config.boot_timeout,
-                cause,
-            }
-        })?;
-    let exists = |t: &str| {
-        metadata
-            .topics()
-            .iter()
-            .any(|m| m.name() == t && m.error().is_none() && !m.partitions().is_empty())
-    };
-    let mut missing: Vec<(String, &HandlerPlan)> = Vec::new();
-    for p in plans {
-        for t in &p.topics {
-            if !exists(t) && !missing.iter().any(|(m, _)| m == t) {
-                missing.push((t.clone(), p));
-            }
-        }
-    }
-    let Some(partitions) = create else {
-        return match missing.first() {
-            Some((t, p)) => Err(Error::TopicMissing {
-                topic: t.clone(),
-                handler: p.name.clone(),
-                at: p.location.clone(),
-            }),
-            None => Ok(()),
-        };
-    };
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let admin: AdminClient<DefaultClientContext> =
-        config
-            .client_config()
-            .create()
-            .map_err(|source| Error::Kafka {
-                context: "creating the admin client".to_owned(),
-                source,
-            })?;
-    let new: Vec<NewTopic<'_>> = missing
-        .iter()
-        .map(|(t, _)| NewTopic::new(t, partitions, TopicReplication::Fixed(-1)))
-        .collect();
-    let opts = AdminOptions::new().operation_timeout(Some(config.boot_timeout));
-    let results =
-        futures::executor::block_on(admin.create_topics(&new, &opts)).map_err(|source| {
-            Error::Kafka {
-                context: "creating missing topics".to_owned(),
-                source,
-            }
-        })?;
-    for r in results {
-        match r {
-            Ok(t) => tracing::info!(topic = %t, partitions, "created missing topic"),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((t, code)) => {
-                return Err(Error::Config(format!(
-                    "creating topic `{t}` failed: {code}"
-                )));
-            }
-        }
-    }
-    // Let metadata catch up so the subscription sees the partitions at once.
-    std::thread::sleep(Duration::from_millis(200));
-    Ok(())
 }

@@ -207,6 +207,10 @@ async fn poison_values_are_reported_and_the_partition_keeps_going() {
         "each poison value failed for good, once: {m:?}"
     );
     assert_eq!(m.retries, 0, "decode errors are never retried");
+    assert_eq!(
+        m.dead_lettered as usize, n_poison,
+        "each poison value dead-lettered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

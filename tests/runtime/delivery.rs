@@ -230,10 +230,11 @@ async fn retryable_errors_are_retried_and_permanent_ones_do_not_block() {
     kafka::produce(&base, &topic, &msgs).await;
 
     let seen = Attempts::default();
+    let group = unique::name("rt-retry-g");
     let rt = Runtime::new(config())
         .only(["retry_handler"])
         .var("RETRY_TOPIC", &topic)
-        .var("RETRY_GROUP", unique::name("rt-retry-g"))
+        .var("RETRY_GROUP", &group)
         .state(seen.clone());
     let metrics = rt.metrics();
     let mut run = Running::start(rt);
@@ -280,6 +281,25 @@ async fn retryable_errors_are_retried_and_permanent_ones_do_not_block() {
         "poison (permanent) and the undecodable message"
     );
     assert_eq!(m.handled, 5);
+    assert_eq!(m.dead_lettered, 2);
+
+    // Both failures are in the group's dead-letter topic, unchanged, with Spring's headers.
+    let dlq = consume_runtime::dead_letter_topic(&topic, &group);
+    let letters = dead_letters(&dlq, 2).await;
+    let text = |h: &BTreeMap<String, Vec<u8>>, k: &str| String::from_utf8_lossy(&h[k]).into_owned();
+    let (poison, poison_h) = &letters[0];
+    assert_eq!(poison, "{\"seq\":2,\"kind\":\"poison\"}");
+    assert_eq!(text(poison_h, "kafka_dlt-original-topic"), topic);
+    assert_eq!(poison_h["kafka_dlt-original-partition"], 0i32.to_be_bytes());
+    assert_eq!(poison_h["kafka_dlt-original-offset"], 2i64.to_be_bytes());
+    assert_eq!(text(poison_h, "kafka_dlt-original-consumer-group"), group);
+    assert_eq!(text(poison_h, "consume-handler"), "retry_handler");
+    assert_eq!(text(poison_h, "consume-attempts"), "1");
+    assert!(text(poison_h, "kafka_dlt-exception-message").contains("flaky dependency"));
+    let (bad_json, bad_h) = &letters[1];
+    assert_eq!(bad_json, "not json");
+    assert_eq!(bad_h["kafka_dlt-original-offset"], 5i64.to_be_bytes());
+    assert!(text(bad_h, "kafka_dlt-exception-message").contains("Json extractor rejected"));
 }
 
 // ---- graceful shutdown ----
@@ -354,4 +374,36 @@ async fn graceful_shutdown_commits_everything_and_leaves_the_group() {
         "the consumer did not leave the group: {:?}",
         g.state()
     );
+}
+
+/// The records of a dead-letter topic: (value, headers as name → bytes).
+async fn dead_letters(topic: &str, n: usize) -> Vec<(String, BTreeMap<String, Vec<u8>>)> {
+    use rdkafka::consumer::StreamConsumer;
+    use rdkafka::message::{Headers as _, Message as _};
+    let c: StreamConsumer = kafka::plaintext_config()
+        .set("group.id", unique::name("dlq-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    c.subscribe(&[topic]).expect("subscribe");
+    let mut out = Vec::new();
+    while out.len() < n {
+        let m = tokio::time::timeout(Duration::from_secs(30), c.recv())
+            .await
+            .expect("dead letters arrive")
+            .expect("consume");
+        let headers = m
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push((
+            String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
+            headers,
+        ));
+    }
+    out
 }

@@ -10,6 +10,7 @@
 
 pub(crate) mod context;
 pub(crate) mod control;
+pub(crate) mod dead_letter;
 pub(crate) mod member;
 pub(crate) mod queue;
 pub(crate) mod worker;

@@ -35,6 +35,8 @@ pub(crate) struct HandlerShared {
     pub(crate) retry: RetryPolicy,
     pub(crate) metrics: Arc<HandlerMetrics>,
     pub(crate) rt: Handle,
+    /// Where messages that failed for good go (`None`: logged and skipped).
+    pub(crate) dead_letters: Option<crate::publish::Publisher>,
 }
 
 /// Everything a partition worker needs except the handler (which the erased handler adds).
@@ -202,15 +204,13 @@ where
                 return Settled::Done;
             }
             Outcome::Fail(e) => {
-                report_failure(shared, &delivery, &e, "permanent error");
-                return Settled::Done;
+                return failed(shared, msg, &delivery, &e, "permanent error", control).await;
             }
             Outcome::Retry(e) => e,
         };
         let unavailable = error.kind() == ErrorKind::Unavailable;
         if !unavailable && attempt >= shared.retry.max_attempts {
-            report_failure(shared, &delivery, &error, "retries exhausted");
-            return Settled::Done;
+            return failed(shared, msg, &delivery, &error, "retries exhausted", control).await;
         }
         attempt = attempt.saturating_add(1);
         let wait = shared.retry.backoff(attempt);
@@ -229,15 +229,30 @@ where
     }
 }
 
-/// A message that failed for good: logged at error level and counted, then passed (the
-/// dead-letter topic, when configured, receives it instead).
-fn report_failure(shared: &HandlerShared, d: &Delivery<'_>, e: &HandlerError, why: &str) {
+/// A message that failed for good: counted, then dead-lettered (published before its
+/// offset may be stored) or, without dead letters, logged at error level and passed.
+async fn failed(
+    shared: &HandlerShared,
+    msg: &BorrowedMessage<'_>,
+    d: &Delivery<'_>,
+    e: &HandlerError,
+    why: &str,
+    control: &WorkerControl,
+) -> Settled {
     shared.metrics.failed.fetch_add(1, Ordering::Relaxed);
-    tracing::error!(
-        handler = %shared.name, group = %shared.group, topic = %d.topic, partition = d.partition,
-        offset = d.offset, attempts = d.attempt, error = %e,
-        "message failed ({why}); skipping it"
-    );
+    if shared.dead_letters.is_none() {
+        tracing::error!(
+            handler = %shared.name, group = %shared.group, topic = %d.topic, partition = d.partition,
+            offset = d.offset, attempts = d.attempt, error = %e,
+            "message failed ({why}); no dead-letter topic, skipping it"
+        );
+        return Settled::Done;
+    }
+    if super::dead_letter::publish(shared, msg, d.topic, e, d.attempt, why, control).await {
+        Settled::Done
+    } else {
+        Settled::Interrupted
+    }
 }
 
 /// A handler panic, as an error.
