@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 /// Printed for `--help` and after a flag error.
 pub(crate) const USAGE: &str = "\
-consume-bench: messages/second of a raw rdkafka poll loop vs a #[consume] handler
+consume-bench: messages/second of a raw rdkafka poll loop vs #[consume] handlers (no-op and
+Avro<T>) on one topic of Confluent-framed Avro records, and the cost of one Avro decode
 
 USAGE: cargo run --release -p consume-bench -- [FLAGS]
 
@@ -12,21 +13,33 @@ FLAGS:
   --messages <N>           messages to produce and read per variant and round (default 1000000)
   --rounds <R>             measured rounds after the warm-up round (default 5)
   --topic <NAME>           topic to use (default: bench-<millis>, created and deleted by the run);
-                           an existing topic is reused if it holds exactly N messages
-  --write-markdown <PATH>  (re)write the framework-overhead section of this markdown file
-  --librdkafka-defaults    give both variants librdkafka's default fetch settings instead of
+                           an existing topic is reused if it holds exactly N messages framed
+                           with the schema id the registry has under <topic>-value
+  --write-markdown <PATH>  (re)write the framework-overhead and avro sections of this
+                           markdown file
+  --decode-iterations <N>  decodes per decoder and repetition in the decode micro-benchmark
+                           (default 1000000)
+  --decode-reps <R>        repetitions of the decode micro-benchmark (default 5)
+  --librdkafka-defaults    give every variant librdkafka's default fetch settings instead of
                            the shared tuning (see bench/src/tuning.rs)
-  --smoke                  tiny run (20000 messages, 1 round, no warm-up) that fails unless
-                           both variants read every message; never writes markdown
+  --smoke                  tiny run (20000 messages, 1 round, no warm-up, 10000 decodes x 2)
+                           that fails unless every variant reads every message; never writes
+                           markdown
   -h, --help               this text
 
 ENVIRONMENT:
   KAFKA_BOOTSTRAP          Kafka's PLAINTEXT listener (default 127.0.0.1:9092, started by infra/up)
+  SCHEMA_REGISTRY_URL      Confluent-compatible schema registry
+                           (default http://127.0.0.1:8081/apis/ccompat/v7, started by infra/up)
   RUST_LOG                 log filter for stderr (default warn)";
 
 const DEFAULT_MESSAGES: u64 = 1_000_000;
 const DEFAULT_ROUNDS: usize = 5;
 const SMOKE_MESSAGES: u64 = 20_000;
+const DEFAULT_DECODE_ITERATIONS: u64 = 1_000_000;
+const DEFAULT_DECODE_REPS: usize = 5;
+const SMOKE_DECODE_ITERATIONS: u64 = 10_000;
+const SMOKE_DECODE_REPS: usize = 2;
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +58,10 @@ pub(crate) struct Args {
     pub(crate) smoke: bool,
     /// Measure without the shared consumer tuning.
     pub(crate) librdkafka_defaults: bool,
+    /// Decodes per decoder and repetition (micro-benchmark).
+    pub(crate) decode_iterations: u64,
+    /// Repetitions of the micro-benchmark.
+    pub(crate) decode_reps: usize,
 }
 
 /// The result of parsing.
@@ -60,6 +77,8 @@ pub(crate) enum Parsed {
 pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     let mut messages = None;
     let mut rounds = None;
+    let mut decode_iterations = None;
+    let mut decode_reps = None;
     let mut topic = None;
     let mut write_markdown = None;
     let mut smoke = false;
@@ -82,6 +101,10 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
             "--librdkafka-defaults" => librdkafka_defaults = true,
             "--messages" => messages = Some(number::<u64>(&name, &value("a number")?)?),
             "--rounds" => rounds = Some(number::<usize>(&name, &value("a number")?)?),
+            "--decode-iterations" => {
+                decode_iterations = Some(number::<u64>(&name, &value("a number")?)?);
+            }
+            "--decode-reps" => decode_reps = Some(number::<usize>(&name, &value("a number")?)?),
             "--topic" => topic = Some(value("a topic name")?),
             "--write-markdown" => write_markdown = Some(PathBuf::from(value("a path")?)),
             other => return Err(format!("unknown flag `{other}`")),
@@ -102,9 +125,26 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
         write_markdown,
         smoke,
         librdkafka_defaults,
+        decode_iterations: decode_iterations.unwrap_or(if smoke {
+            SMOKE_DECODE_ITERATIONS
+        } else {
+            DEFAULT_DECODE_ITERATIONS
+        }),
+        decode_reps: decode_reps.unwrap_or(if smoke {
+            SMOKE_DECODE_REPS
+        } else {
+            DEFAULT_DECODE_REPS
+        }),
     };
-    if args.messages == 0 || args.rounds == 0 {
-        return Err("--messages and --rounds must be at least 1".to_owned());
+    if args.messages == 0
+        || args.rounds == 0
+        || args.decode_iterations == 0
+        || args.decode_reps == 0
+    {
+        return Err(
+            "--messages, --rounds, --decode-iterations and --decode-reps must be at least 1"
+                .to_owned(),
+        );
     }
     Ok(Parsed::Run(args))
 }
@@ -134,6 +174,7 @@ mod tests {
             (1_000_000, 5, true, false)
         );
         assert!(a.topic.is_none() && a.write_markdown.is_none() && !a.librdkafka_defaults);
+        assert_eq!((a.decode_iterations, a.decode_reps), (1_000_000, 5));
         assert!(run(&["--librdkafka-defaults"]).unwrap().librdkafka_defaults);
     }
 
@@ -146,9 +187,13 @@ mod tests {
             "--topic",
             "t",
             "--write-markdown=B.md",
+            "--decode-iterations=2_000",
+            "--decode-reps",
+            "7",
         ])
         .unwrap();
         assert_eq!((a.messages, a.rounds), (1000, 3));
+        assert_eq!((a.decode_iterations, a.decode_reps), (2000, 7));
         assert_eq!(a.topic.as_deref(), Some("t"));
         assert_eq!(a.write_markdown, Some(PathBuf::from("B.md")));
     }
@@ -157,6 +202,7 @@ mod tests {
     fn smoke_is_tiny_and_never_writes() {
         let a = run(&["--smoke"]).unwrap();
         assert_eq!((a.messages, a.rounds, a.warmup), (20_000, 1, false));
+        assert_eq!((a.decode_iterations, a.decode_reps), (10_000, 2));
         assert!(run(&["--smoke", "--write-markdown", "B.md"]).is_err());
     }
 
@@ -165,6 +211,7 @@ mod tests {
         assert!(run(&["--messages"]).is_err());
         assert!(run(&["--messages", "x"]).is_err());
         assert!(run(&["--rounds", "0"]).is_err());
+        assert!(run(&["--decode-reps", "0"]).is_err());
         assert!(run(&["--bogus"]).is_err());
         assert_eq!(parse(["--help".to_owned()]), Ok(Parsed::Help));
     }

@@ -1,106 +1,102 @@
-//! Variant (b): a no-op `#[consume]` handler run by `consume_runtime::Runtime`.
+//! Variants (b) and (c): one `#[consume]` handler (see `handlers.rs`) run by
+//! `consume_runtime::Runtime`, timed from its `handled` counter (see `sampler.rs`).
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use consume_runtime::{Config, Runtime, consume};
+use consume_runtime::{Config, Runtime};
 use tokio::sync::oneshot;
-use tokio::time::MissedTickBehavior;
 
 use crate::BoxError;
-use crate::measure::{Measurement, STALL_TIMEOUT};
+use crate::measure::Measurement;
+use crate::rounds::Target;
+use crate::sampler::{self, Sampled};
 
-/// The handler's name, as given to `Runtime::only`.
-pub(crate) const HANDLER: &str = "bench_noop";
-
-/// How often the handled counter is sampled.
-const SAMPLE_EVERY: Duration = Duration::from_millis(5);
-
-/// The handler under test: a no-op, so the measurement is the framework's own cost per
-/// message (receive, dispatch, settle, offset bookkeeping). Decoding handlers extract from
-/// the borrowed record (`Json<T>` parses the payload in place), so they add only their
-/// decoder's cost on top of this.
-#[consume(topic = "${BENCH_TOPIC}", group = "${BENCH_GROUP}")]
-async fn bench_noop() {}
-
-/// Runs the runtime with only [`HANDLER`], on `topic` with the fresh group `group` and
-/// `tuning` as passthrough librdkafka properties, until `expected` records were handled;
-/// then shuts it down gracefully (not timed).
+/// Runs the runtime with only `handler` (a name from `handlers.rs`), on `t.topic` with the
+/// fresh group `group`, `t.tuning` as passthrough librdkafka properties and `t.registry` as
+/// the schema registry, until `t.expected` records were handled; then shuts it down
+/// gracefully (not timed). Fails at once if a record fails for good (e.g. does not decode).
 ///
 /// The clock starts at the first sample where the handled count is above zero (group join
 /// excluded) and stops at the first sample where it reaches `expected`; records handled
-/// before the first sample are not counted in the rate.
-pub(crate) async fn run(
-    bootstrap: &str,
-    topic: &str,
-    group: &str,
-    expected: u64,
-    tuning: &[(&str, &str)],
-) -> Result<Measurement, BoxError> {
-    let mut config = Config::new(bootstrap);
-    for (k, v) in tuning {
+/// before the first sample are not counted in the rate. A stall is returned as an
+/// incomplete measurement (the caller reports it).
+pub(crate) async fn run(t: &Target, handler: &str, group: &str) -> Result<Measurement, BoxError> {
+    let expected = t.expected;
+    let mut config = Config::new(&t.bootstrap);
+    for (k, v) in t.tuning {
         config = config.property(*k, *v);
     }
     config.client_id = "consume-bench".to_owned();
     config.boot_timeout = Duration::from_secs(10);
     let runtime = Runtime::new(config)
-        .only([HANDLER])
-        .var("BENCH_TOPIC", topic)
-        .var("BENCH_GROUP", group);
+        .only([handler])
+        .var("BENCH_TOPIC", &t.topic)
+        .var("BENCH_GROUP", group)
+        .schema_registry(t.registry.clone());
     let metrics = runtime.metrics();
     let (stop, stopped) = oneshot::channel::<()>();
-    let mut task = tokio::spawn(runtime.run_until(async {
-        let _ = stopped.await;
-    }));
-
-    let handled = || {
-        metrics
-            .snapshot()
-            .iter()
-            .find(|s| s.handler == HANDLER)
-            .map_or(0, |s| s.handled)
+    let ended = Arc::new(AtomicBool::new(false));
+    let task = {
+        let ended = Arc::clone(&ended);
+        tokio::spawn(async move {
+            let result = runtime
+                .run_until(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            ended.store(true, Ordering::SeqCst);
+            result
+        })
     };
-    let mut tick = tokio::time::interval(SAMPLE_EVERY);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut start: Option<(Instant, u64)> = None;
-    let mut progress = (Instant::now(), 0u64);
-    let (end, last) = loop {
-        tick.tick().await;
-        if task.is_finished() {
-            let result = (&mut task).await;
-            return Err(
-                format!("the runtime stopped before handling every record: {result:?}").into(),
-            );
-        }
-        let now = Instant::now();
-        let h = handled();
-        if start.is_none() && h > 0 {
-            start = Some((now, h));
-        }
-        if h >= expected {
-            break (now, h);
-        }
-        if h != progress.1 {
-            progress = (now, h);
-        } else if progress.0.elapsed() > STALL_TIMEOUT {
-            break (now, h);
-        }
+    let sampled = {
+        let (ended, name) = (Arc::clone(&ended), handler.to_owned());
+        tokio::task::spawn_blocking(move || sampler::sample(&metrics, &name, expected, &ended))
+            .await
+            .map_err(|e| format!("the sampler thread panicked: {e}"))?
     };
 
     let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(60), task)
-        .await
+    let shutdown = tokio::time::timeout(Duration::from_secs(60), task).await;
+    let measurement = match sampled {
+        Sampled::Done {
+            start,
+            first,
+            end,
+            last,
+        } => Measurement {
+            read: last,
+            timed: last - first,
+            elapsed: end.duration_since(start),
+            bytes: 0,
+        },
+        Sampled::Stalled { handled } => Measurement {
+            read: handled,
+            timed: 0,
+            elapsed: Duration::ZERO,
+            bytes: 0,
+        },
+        Sampled::Failed { handled, failed } => {
+            return Err(format!(
+                "{handler}: {failed} record(s) failed for good after {handled} were handled \
+                 (the runtime logged why above; for `Avro<T>`: is the schema registry still up \
+                 and the topic framed with its schema id? see `infra/status`, start it with \
+                 `infra/up`)"
+            )
+            .into());
+        }
+        Sampled::RuntimeEnded { handled } => {
+            let result = shutdown.map_err(|_| "the runtime did not shut down within 60 s")?;
+            return Err(format!(
+                "the runtime stopped after handling {handled} of {expected} records: {result:?}"
+            )
+            .into());
+        }
+    };
+    shutdown
         .map_err(|_| "the runtime did not shut down within 60 s")?
         .map_err(|e| format!("the runtime task panicked: {e}"))?
         .map_err(|e| format!("the runtime failed: {e}"))?;
-
-    let (elapsed, timed) = match start {
-        Some((t0, h0)) => (end.duration_since(t0), last - h0),
-        None => (Duration::ZERO, 0),
-    };
-    Ok(Measurement {
-        read: last,
-        timed,
-        elapsed,
-        bytes: 0,
-    })
+    Ok(measurement)
 }

@@ -105,16 +105,20 @@ pub(crate) async fn create_topic(bootstrap: &str, topic: &str) -> Result<bool, B
             Err((t, code)) => return Err(format!("creating topic `{t}` failed: {code}").into()),
         }
     }
+    // Until every partition has a leader, watermark requests fail (e.g. NotLeaderForPartition):
+    // that is "not yet", not an error.
     let deadline = Instant::now() + TIMEOUT;
     loop {
-        if let Some((p, _)) = count_messages(bootstrap, topic)?
-            && p == PARTITIONS
-        {
-            return Ok(true);
-        }
+        let last = match count_messages(bootstrap, topic) {
+            Ok(Some((p, _))) if p == PARTITIONS => return Ok(true),
+            Ok(found) => format!("{} partitions", found.map_or(0, |(p, _)| p)),
+            Err(e) => e.to_string(),
+        };
         if Instant::now() > deadline {
             return Err(format!(
-                "topic `{topic}` was created but its {PARTITIONS} partitions did not appear"
+                "topic `{topic}` was created but its {PARTITIONS} partitions did not become \
+                 ready within {} s (last: {last})",
+                TIMEOUT.as_secs()
             )
             .into());
         }

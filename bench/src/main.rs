@@ -1,23 +1,32 @@
-//! `consume-bench`: how many messages per second the `#[consume]` runtime gets through
-//! compared with a bare rdkafka poll loop, on one topic produced once.
+//! `consume-bench`: how many messages per second the `#[consume]` runtime gets through, with
+//! a no-op handler and with an `Avro<T>` handler, compared with a bare rdkafka poll loop, on
+//! one topic of Confluent-framed Avro records produced once; and what one Avro decode costs.
 //!
 //! ```text
 //! cargo run --release -p consume-bench -- --messages 1000000 --rounds 5 --write-markdown BENCHMARKS.md
 //! cargo run --release -p consume-bench -- --smoke
 //! ```
 //!
-//! Needs Kafka (`infra/up`). Progress goes to stderr, the markdown result to stdout.
+//! Needs Kafka and the schema registry (`infra/up`). Progress goes to stderr, the markdown
+//! result to stdout.
 
 mod args;
+mod avro_report;
+mod decode;
 mod framework;
+mod handlers;
 mod kafka;
+mod lecture;
 mod machine;
 mod markdown_file;
 mod measure;
 mod produce;
 mod raw;
+mod registry;
 mod report;
 mod rounds;
+mod sampler;
+mod setup;
 mod stats;
 mod tuning;
 
@@ -32,8 +41,9 @@ use rounds::Target;
 /// Errors of the benchmark: reported on stderr, exit status 1.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The id of this benchmark's section in the markdown file.
+/// The ids of this benchmark's sections in the markdown file.
 const SECTION_ID: &str = "framework-overhead";
+const AVRO_SECTION_ID: &str = "avro";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -71,6 +81,7 @@ fn init_logs() {
 async fn run(args: &Args) -> Result<(), BoxError> {
     let bootstrap = kafka::bootstrap();
     kafka::check_reachable(&bootstrap)?;
+    let registry = registry::client()?;
     let machine = Machine::detect();
     eprintln!("machine: {}", machine.one_line());
 
@@ -79,6 +90,8 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         .topic
         .clone()
         .unwrap_or_else(|| format!("bench-{millis}"));
+    // Registering first also checks the registry before a topic is created.
+    let schema_id = registry::register_value_schema(&registry, &topic).await?;
     let created = kafka::create_topic(&bootstrap, &topic).await?;
     let target = Target {
         bootstrap: bootstrap.clone(),
@@ -86,15 +99,16 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         expected: args.messages,
         group_prefix: format!("consume-bench-{millis}"),
         tuning: tuning::selected(args.librdkafka_defaults),
+        registry,
     };
     let measured = async {
         if created {
-            fill_topic(&bootstrap, &topic, args.messages).await?;
+            setup::fill_topic(&bootstrap, &topic, args.messages, schema_id).await?;
         } else {
-            check_reusable(&bootstrap, &topic, args.messages)?;
+            setup::check_reusable(&bootstrap, &topic, args.messages, schema_id).await?;
         }
         eprintln!(
-            "reading {} records per variant: {}{} round(s), order alternating",
+            "reading {} records per variant: {}{} round(s), order rotating",
             args.messages,
             if args.warmup {
                 "1 warm-up round + "
@@ -115,6 +129,13 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     }
     let rounds = measured?;
 
+    eprintln!(
+        "decode micro-benchmark: {} decodes per decoder, {} repetitions…",
+        args.decode_iterations, args.decode_reps
+    );
+    let (n, reps) = (args.decode_iterations, args.decode_reps);
+    let decode = tokio::task::spawn_blocking(move || decode::run(n, reps)).await??;
+
     let report = Report {
         command: command_line(),
         machine: &machine,
@@ -122,56 +143,25 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         warmup: args.warmup,
         tuning: target.tuning,
         rounds: &rounds,
-        summary: stats::summarize(&rounds),
+        registry_url: registry::url(),
+        decode: &decode,
     };
     let body = report::section(&report);
-    println!("{body}");
+    let avro_body = avro_report::section(&report);
+    println!("{body}\n{avro_body}");
     if let Some(path) = &args.write_markdown {
         markdown_file::write_section(path, SECTION_ID, &body)?;
-        eprintln!("wrote section `{SECTION_ID}` of {}", path.display());
+        markdown_file::write_section(path, AVRO_SECTION_ID, &avro_body)?;
+        eprintln!(
+            "wrote sections `{SECTION_ID}` and `{AVRO_SECTION_ID}` of {}",
+            path.display()
+        );
     }
     if args.smoke {
         eprintln!(
-            "smoke: OK, both variants read all {} records (smoke-sized rates mean nothing)",
+            "smoke: OK, all three variants read all {} records and every decoder returned the \
+             encoded record (smoke-sized rates mean nothing)",
             args.messages
-        );
-    }
-    Ok(())
-}
-
-/// Uses an existing topic only if it holds exactly `messages` records.
-fn check_reusable(bootstrap: &str, topic: &str, messages: u64) -> Result<(), BoxError> {
-    match kafka::count_messages(bootstrap, topic)? {
-        Some((_, n)) if n == messages => {
-            eprintln!("topic `{topic}` exists with {n} records: reusing it");
-            Ok(())
-        }
-        found => Err(format!(
-            "topic `{topic}` already exists with {} records, not {messages}; pick another \
-             --topic or omit it for a fresh one",
-            found.map_or(0, |(_, n)| n)
-        )
-        .into()),
-    }
-}
-
-/// Fills the freshly created `topic` with `messages` records and checks they all landed.
-async fn fill_topic(bootstrap: &str, topic: &str, messages: u64) -> Result<(), BoxError> {
-    eprintln!(
-        "producing {messages} records to `{topic}` ({} partitions)…",
-        kafka::PARTITIONS
-    );
-    let (b, t) = (bootstrap.to_owned(), topic.to_owned());
-    let took = tokio::task::spawn_blocking(move || produce::fill(&b, &t, messages)).await??;
-    let stored = kafka::count_messages(bootstrap, topic)?.map_or(0, |(_, n)| n);
-    eprintln!(
-        "produced in {:.1} s ({} msgs/s); the topic holds {stored} records",
-        took.as_secs_f64(),
-        report::thousands(messages as f64 / took.as_secs_f64().max(1e-9))
-    );
-    if stored != messages {
-        return Err(
-            format!("topic `{topic}` holds {stored} records after producing {messages}").into(),
         );
     }
     Ok(())

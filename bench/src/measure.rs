@@ -10,8 +10,10 @@ pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) enum Variant {
     /// (a) a raw rdkafka `BaseConsumer` poll loop.
     Raw,
-    /// (b) a `#[consume]` handler run by `consume_runtime::Runtime`.
+    /// (b) a no-op `#[consume]` handler run by `consume_runtime::Runtime`.
     Framework,
+    /// (c) a `#[consume]` handler taking `Avro<LectureProgress>`.
+    Avro,
 }
 
 impl Variant {
@@ -20,6 +22,7 @@ impl Variant {
         match self {
             Variant::Raw => 'a',
             Variant::Framework => 'b',
+            Variant::Avro => 'c',
         }
     }
 
@@ -28,6 +31,16 @@ impl Variant {
         match self {
             Variant::Raw => "raw rdkafka BaseConsumer",
             Variant::Framework => "#[consume] handler",
+            Variant::Avro => "#[consume] Avro<T> handler",
+        }
+    }
+
+    /// Tag used in consumer group ids.
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Variant::Raw => "raw",
+            Variant::Framework => "framework",
+            Variant::Avro => "avro",
         }
     }
 }

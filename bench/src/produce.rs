@@ -1,5 +1,6 @@
-//! Fills the benchmark topic once: N records of [`PAYLOAD_BYTES`] bytes over [`KEYS`]
-//! distinct keys, from one `BaseProducer` tuned for throughput.
+//! Fills the benchmark topic once: N Avro `LectureProgress` records (Confluent-framed,
+//! [`FRAMED_BYTES`](crate::lecture::FRAMED_BYTES) bytes each) over [`KEYS`] distinct keys, from
+//! one `BaseProducer` tuned for throughput.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,10 +12,9 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _,
 
 use crate::BoxError;
 use crate::kafka::base_config;
+use crate::lecture::{self, Encoder};
 
-/// Size of every payload.
-pub(crate) const PAYLOAD_BYTES: usize = 100;
-/// Distinct keys (record `i` has key `i % KEYS`).
+/// Distinct keys (record `i` has the key of learner `i % KEYS`).
 pub(crate) const KEYS: u64 = 10_000;
 
 /// Counts delivery reports.
@@ -44,19 +44,15 @@ impl ProducerContext for Reports {
     }
 }
 
-/// The payload of record `seq`: its number, then filler, exactly [`PAYLOAD_BYTES`] long.
-fn payload(seq: u64, buf: &mut Vec<u8>) {
-    use std::io::Write as _;
-    buf.clear();
-    // Writing into a Vec cannot fail.
-    let _ = write!(buf, "{{\"seq\":{seq:012},\"pad\":\"");
-    buf.resize(PAYLOAD_BYTES - 2, b'x');
-    buf.extend_from_slice(b"\"}");
-}
-
-/// Produces `messages` records to `topic` and waits until every one is acknowledged.
+/// Produces `messages` records to `topic`, each encoded once with `encoder` (whose schema id
+/// is registered under `<topic>-value`), and waits until every one is acknowledged.
 /// Blocking: call it from a blocking thread. Returns how long it took.
-pub(crate) fn fill(bootstrap: &str, topic: &str, messages: u64) -> Result<Duration, BoxError> {
+pub(crate) fn fill(
+    bootstrap: &str,
+    topic: &str,
+    messages: u64,
+    encoder: &mut Encoder<'_>,
+) -> Result<Duration, BoxError> {
     let producer: BaseProducer<Reports> = base_config(bootstrap)
         .set("linger.ms", "5")
         .set("batch.size", "1000000")
@@ -68,16 +64,13 @@ pub(crate) fn fill(bootstrap: &str, topic: &str, messages: u64) -> Result<Durati
         .set("message.timeout.ms", "60000")
         .create_with_context(Reports::default())?;
     let started = Instant::now();
-    let mut buf = Vec::with_capacity(PAYLOAD_BYTES);
     let mut key = String::with_capacity(16);
     for seq in 0..messages {
-        payload(seq, &mut buf);
-        key.clear();
-        key.push_str("key-");
-        key.push_str(&(seq % KEYS).to_string());
+        let value = encoder.frame(&lecture::record(seq))?;
+        lecture::key(seq, &mut key);
         let mut record = BaseRecord::to(topic)
             .key(key.as_str())
-            .payload(buf.as_slice());
+            .payload(value.as_slice());
         loop {
             match producer.send(record) {
                 Ok(()) => break,
@@ -115,19 +108,4 @@ pub(crate) fn fill(bootstrap: &str, topic: &str, messages: u64) -> Result<Durati
         return Err(format!("only {delivered} of {messages} delivery reports arrived").into());
     }
     Ok(started.elapsed())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payloads_have_the_advertised_size() {
-        let mut buf = Vec::new();
-        for seq in [0, 7, 999_999, 123_456_789_012] {
-            payload(seq, &mut buf);
-            assert_eq!(buf.len(), PAYLOAD_BYTES);
-            assert!(buf.starts_with(format!("{{\"seq\":{seq:012}").as_bytes()));
-        }
-    }
 }

@@ -1,16 +1,19 @@
-//! Renders the results as markdown: the per-round table and the "Framework overhead"
-//! section (printed to stdout and, on request, written into BENCHMARKS.md).
+//! Renders the results as markdown: the per-round tables, the bullets every section shares,
+//! and the "Framework overhead" section (printed to stdout and, on request, written into
+//! BENCHMARKS.md). The Avro section is in `avro_report.rs`.
 
 use std::fmt::Write as _;
 
-use crate::framework::HANDLER;
+use crate::decode::DecodeBench;
+use crate::handlers::NOOP;
 use crate::kafka::PARTITIONS;
+use crate::lecture::FRAMED_BYTES;
 use crate::machine::Machine;
 use crate::measure::Variant;
-use crate::produce::{KEYS, PAYLOAD_BYTES};
-use crate::stats::{Round, Summary};
+use crate::produce::KEYS;
+use crate::stats::{Round, summarize};
 
-/// Everything the section shows.
+/// Everything the sections show.
 pub(crate) struct Report<'a> {
     /// The command line that produced it.
     pub(crate) command: String,
@@ -20,12 +23,14 @@ pub(crate) struct Report<'a> {
     pub(crate) messages: u64,
     /// Whether a warm-up round ran first.
     pub(crate) warmup: bool,
-    /// librdkafka settings both variants got.
+    /// librdkafka settings every variant got.
     pub(crate) tuning: &'a [(&'a str, &'a str)],
     /// The measured rounds.
     pub(crate) rounds: &'a [Round],
-    /// Their medians and ratios.
-    pub(crate) summary: Summary,
+    /// The schema registry's URL.
+    pub(crate) registry_url: String,
+    /// The decode micro-benchmark.
+    pub(crate) decode: &'a DecodeBench,
 }
 
 /// `1234567.8` → `1,234,568`.
@@ -41,14 +46,31 @@ pub(crate) fn thousands(v: f64) -> String {
     out
 }
 
-fn order(o: [Variant; 2]) -> String {
-    format!("{}, {}", o[0].letter(), o[1].letter())
+fn order(o: [Variant; 3]) -> String {
+    let letters: Vec<String> = o.iter().map(|v| v.letter().to_string()).collect();
+    letters.join(", ")
 }
 
-/// The per-round table with a median row.
-pub(crate) fn table(rounds: &[Round], s: &Summary) -> String {
+/// The column header of variant `v`.
+fn column(v: Variant) -> &'static str {
+    match v {
+        Variant::Raw => "(a) raw rdkafka, msgs/s",
+        Variant::Framework => "(b) `#[consume]` no-op, msgs/s",
+        Variant::Avro => "(c) `#[consume]` `Avro<T>`, msgs/s",
+    }
+}
+
+/// The per-round table of (a) and `v`, with a median row.
+pub(crate) fn table(rounds: &[Round], v: Variant) -> String {
+    let s = summarize(rounds, v);
     let mut t = String::new();
-    t.push_str("| round | order | (a) raw rdkafka, msgs/s | (b) `#[consume]`, msgs/s | b/a |\n");
+    let _ = writeln!(
+        t,
+        "| round | order | {} | {} | {}/a |",
+        column(Variant::Raw),
+        column(v),
+        v.letter()
+    );
     t.push_str("|---:|:---:|---:|---:|---:|\n");
     for r in rounds {
         let _ = writeln!(
@@ -57,37 +79,33 @@ pub(crate) fn table(rounds: &[Round], s: &Summary) -> String {
             r.number,
             order(r.order),
             thousands(r.raw.rate()),
-            thousands(r.framework.rate()),
-            r.ratio()
+            thousands(r.of(v).rate()),
+            r.ratio(v)
         );
     }
     let _ = writeln!(
         t,
         "| **median** | | **{}** | **{}** | **{:.3}** |",
         thousands(s.raw_median),
-        thousands(s.framework_median),
+        thousands(s.median),
         s.median_ratio
     );
     t
 }
 
-/// The section's body (without the regeneration markers).
-pub(crate) fn section(r: &Report<'_>) -> String {
-    let s = &r.summary;
+/// The first bullets of a section: command, date, machine, broker, data, variant (a).
+pub(crate) fn common_head(r: &Report<'_>) -> String {
     let mut out = String::new();
-    out.push_str("## Framework overhead (issue 3)\n\n");
-    out.push_str(
-        "Messages per second through a no-op `#[consume]` handler, compared with a bare rdkafka \
-         poll loop reading the same topic from the same broker.\n\n",
-    );
     let _ = writeln!(out, "- Command: `{}`", r.command);
     let _ = writeln!(out, "- Date: {}", r.machine.date);
     let _ = writeln!(out, "- Machine: {}", r.machine.one_line());
     out.push_str("- Broker: the local single-node Kafka of `infra/up` (PLAINTEXT on loopback)\n");
     let _ = writeln!(
         out,
-        "- Data: one topic, {PARTITIONS} partitions, {} records of {PAYLOAD_BYTES} B with {} distinct keys, \
-         produced once (no compression, `acks=1`) and read in full by every variant in every round",
+        "- Data: one topic, {PARTITIONS} partitions, {} records of {FRAMED_BYTES} B with {} distinct \
+         keys: Confluent-framed Avro `training.v1.LectureProgress` values (5-byte header, 95-byte \
+         body: four strings, an `int`, a `timestamp-millis` `long`), produced once (no compression, \
+         `acks=1`) and read in full by every variant in every round",
         thousands(r.messages as f64),
         thousands(KEYS as f64),
     );
@@ -96,28 +114,27 @@ pub(crate) fn section(r: &Report<'_>) -> String {
         "- (a) {}: one consumer polling its queue, `enable.auto.commit=false`, summing payload lengths",
         Variant::Raw.name()
     );
+    out
+}
+
+/// The last bullets of a section: shared tuning and the method.
+pub(crate) fn common_tail(r: &Report<'_>) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
-        "- (b) {}: no-op `async fn {HANDLER}()` run by \
-         `Runtime::new(config).only([\"{HANDLER}\"])` with the runtime's default settings (a \
-         worker task per partition on tokio's multi-thread runtime with {} worker threads, \
-         offsets stored in batches, commits every second)",
-        Variant::Framework.name(),
-        r.machine.nproc
-    );
-    let _ = writeln!(
-        out,
-        "- Both consumers get the same extra librdkafka settings: {}. With librdkafka's defaults \
+        "- All consumers get the same extra librdkafka settings: {}. With librdkafka's defaults \
          the result is decided by 1 s and 0.5 s fetch back-offs rather than per-message work \
          (see `bench/src/tuning.rs`; `--librdkafka-defaults` measures without them)",
         crate::tuning::describe(r.tuning)
     );
     let _ = writeln!(
         out,
-        "- Method: {}{} measured round{} alternating the order (a, b then b, a, …); a fresh consumer \
-         group per variant and round; each clock runs from the first record received (a) or handled \
-         (b) to the last, so group join and shutdown are excluded; (b) reads the runtime's `handled` \
-         counter every 5 ms\n",
+        "- Method: {}{} measured round{} rotating the order of (a), (b) and (c) (a, b, c then b, c, a \
+         then c, a, b, …); a fresh consumer group per variant and round; each clock runs from the \
+         first record received (a) or handled (b, c) to the last, so group join and shutdown are \
+         excluded; (b) and (c) read the runtime's `handled` counter every 5 ms from a plain thread \
+         (not a tokio timer: the runtime's partition workers do not yield while their queue holds \
+         messages, see `bench/src/sampler.rs`)",
         if r.warmup {
             "one warm-up round (not shown), then "
         } else {
@@ -126,17 +143,43 @@ pub(crate) fn section(r: &Report<'_>) -> String {
         r.rounds.len(),
         if r.rounds.len() == 1 { "" } else { "s" },
     );
-    out.push_str(&table(r.rounds, s));
+    out
+}
+
+/// The closing note on noise.
+pub(crate) const NOISE_NOTE: &str = "> The machine is shared and noisy: absolute msgs/s move \
+    from run to run with whatever else is running. The ratio measured within one run, with the \
+    variants interleaved round by round, is the figure of merit; compare ratios, not absolute \
+    rates, across runs.\n";
+
+/// The framework-overhead section's body (without the regeneration markers).
+pub(crate) fn section(r: &Report<'_>) -> String {
+    let s = summarize(r.rounds, Variant::Framework);
+    let mut out = String::new();
+    out.push_str("## Framework overhead (issue 3)\n\n");
+    out.push_str(
+        "Messages per second through a no-op `#[consume]` handler, compared with a bare rdkafka \
+         poll loop reading the same topic from the same broker.\n\n",
+    );
+    out.push_str(&common_head(r));
+    let _ = writeln!(
+        out,
+        "- (b) {}: no-op `async fn {NOOP}()` run by \
+         `Runtime::new(config).only([\"{NOOP}\"])` with the runtime's default settings (a \
+         worker task per partition on tokio's multi-thread runtime with {} worker threads, \
+         offsets stored in batches, commits every second)",
+        Variant::Framework.name(),
+        r.machine.nproc
+    );
+    out.push_str(&common_tail(r));
+    out.push('\n');
+    out.push_str(&table(r.rounds, Variant::Framework));
     let _ = writeln!(
         out,
         "\n**Ratio b/a: {:.3}** (median of the per-round ratios); ratio of the medians: {:.3}.\n",
         s.median_ratio, s.ratio_of_medians
     );
-    out.push_str(
-        "> The machine is shared and noisy: absolute msgs/s move from run to run with whatever \
-         else is running. The ratio measured within one run, with the variants interleaved round \
-         by round, is the figure of merit; compare ratios, not absolute rates, across runs.\n",
-    );
+    out.push_str(NOISE_NOTE);
     out
 }
 
@@ -146,7 +189,6 @@ mod tests {
 
     use super::*;
     use crate::measure::Measurement;
-    use crate::stats::summarize;
 
     #[test]
     fn thousands_separators() {
@@ -167,23 +209,33 @@ mod tests {
         let rounds = vec![
             Round {
                 number: 1,
-                order: [Variant::Raw, Variant::Framework],
+                order: [Variant::Raw, Variant::Framework, Variant::Avro],
                 raw: m(1000),
                 framework: m(900),
+                avro: m(700),
             },
             Round {
                 number: 2,
-                order: [Variant::Framework, Variant::Raw],
+                order: [Variant::Framework, Variant::Avro, Variant::Raw],
                 raw: m(1000),
                 framework: m(800),
+                avro: m(900),
             },
         ];
-        let t = table(&rounds, &summarize(&rounds));
-        assert!(t.contains("| 1 | a, b | 1,000 | 900 | 0.900 |"), "{t}");
-        assert!(t.contains("| 2 | b, a | 1,000 | 800 | 0.800 |"), "{t}");
+        let t = table(&rounds, Variant::Framework);
+        assert!(t.contains("| b/a |"), "{t}");
+        assert!(t.contains("| 1 | a, b, c | 1,000 | 900 | 0.900 |"), "{t}");
+        assert!(t.contains("| 2 | b, c, a | 1,000 | 800 | 0.800 |"), "{t}");
         assert!(
             t.contains("| **median** | | **1,000** | **850** | **0.850** |"),
             "{t}"
+        );
+        let c = table(&rounds, Variant::Avro);
+        assert!(c.contains("| c/a |"), "{c}");
+        assert!(c.contains("| 1 | a, b, c | 1,000 | 700 | 0.700 |"), "{c}");
+        assert!(
+            c.contains("| **median** | | **1,000** | **800** | **0.800** |"),
+            "{c}"
         );
     }
 }

@@ -1,12 +1,17 @@
-//! The schedule: an unmeasured warm-up round, then rounds alternating the variants' order,
-//! each variant with a fresh consumer group every time.
+//! The schedule: an unmeasured warm-up round, then rounds rotating the variants' order
+//! (a, b, c; b, c, a; c, a, b; …), each variant with a fresh consumer group every time.
 
 use std::time::Duration;
+
+use consume_runtime::SchemaRegistry;
 
 use crate::measure::{Measurement, STALL_TIMEOUT, Variant};
 use crate::report::thousands;
 use crate::stats::Round;
-use crate::{BoxError, framework, raw};
+use crate::{BoxError, framework, handlers, raw};
+
+/// The variants in table order.
+pub(crate) const VARIANTS: [Variant; 3] = [Variant::Raw, Variant::Framework, Variant::Avro];
 
 /// What every run reads.
 pub(crate) struct Target {
@@ -18,8 +23,17 @@ pub(crate) struct Target {
     pub(crate) expected: u64,
     /// Prefix of this invocation's group ids (unique per invocation).
     pub(crate) group_prefix: String,
-    /// librdkafka settings given to both variants.
+    /// librdkafka settings given to every variant.
     pub(crate) tuning: &'static [(&'static str, &'static str)],
+    /// The schema registry holding the topic's value schema (used by (c)).
+    pub(crate) registry: SchemaRegistry,
+}
+
+/// The order of round `number` (1-based): [`VARIANTS`] rotated by `number - 1`.
+pub(crate) fn order(number: usize) -> [Variant; 3] {
+    let mut o = VARIANTS;
+    o.rotate_left(number.saturating_sub(1) % VARIANTS.len());
+    o
 }
 
 /// Runs the warm-up (if asked) and `rounds` measured rounds. Fails as soon as a variant
@@ -30,30 +44,33 @@ pub(crate) async fn run_all(
     warmup: bool,
 ) -> Result<Vec<Round>, BoxError> {
     if warmup {
-        for v in [Variant::Raw, Variant::Framework] {
+        for v in VARIANTS {
             run_variant(target, v, "warmup").await?;
         }
     }
     let mut out = Vec::with_capacity(rounds);
     for number in 1..=rounds {
-        let order = if number % 2 == 1 {
-            [Variant::Raw, Variant::Framework]
-        } else {
-            [Variant::Framework, Variant::Raw]
-        };
+        let order = order(number);
         let label = format!("r{number}");
-        let first = run_variant(target, order[0], &label).await?;
-        let second = run_variant(target, order[1], &label).await?;
-        let (raw, framework) = if order[0] == Variant::Raw {
-            (first, second)
-        } else {
-            (second, first)
+        let (mut raw, mut framework, mut avro) = (None, None, None);
+        for v in order {
+            let m = run_variant(target, v, &label).await?;
+            let slot = match v {
+                Variant::Raw => &mut raw,
+                Variant::Framework => &mut framework,
+                Variant::Avro => &mut avro,
+            };
+            *slot = Some(m);
+        }
+        let (Some(raw), Some(framework), Some(avro)) = (raw, framework, avro) else {
+            return Err(format!("round {number} did not run every variant").into());
         };
         out.push(Round {
             number,
             order,
             raw,
             framework,
+            avro,
         });
     }
     Ok(out)
@@ -61,11 +78,7 @@ pub(crate) async fn run_all(
 
 /// One variant, once, with its own fresh group.
 async fn run_variant(t: &Target, v: Variant, label: &str) -> Result<Measurement, BoxError> {
-    let tag = match v {
-        Variant::Raw => "raw",
-        Variant::Framework => "framework",
-    };
-    let group = format!("{}-{tag}-{label}", t.group_prefix);
+    let group = format!("{}-{}-{label}", t.group_prefix, v.tag());
     let m = match v {
         Variant::Raw => {
             let (bootstrap, topic, expected) = (t.bootstrap.clone(), t.topic.clone(), t.expected);
@@ -74,12 +87,11 @@ async fn run_variant(t: &Target, v: Variant, label: &str) -> Result<Measurement,
             tokio::task::spawn_blocking(move || raw::run(&bootstrap, &topic, &g, expected, tuning))
                 .await??
         }
-        Variant::Framework => {
-            framework::run(&t.bootstrap, &t.topic, &group, t.expected, t.tuning).await?
-        }
+        Variant::Framework => framework::run(t, handlers::NOOP, &group).await?,
+        Variant::Avro => framework::run(t, handlers::AVRO, &group).await?,
     };
     eprintln!(
-        "  {label:>6} ({}) {:<26} {:>9} records in {:>8.3} s  {:>11} msgs/s{}",
+        "  {label:>6} ({}) {:<27} {:>9} records in {:>8.3} s  {:>11} msgs/s{}",
         v.letter(),
         v.name(),
         m.read,
@@ -105,4 +117,18 @@ async fn run_variant(t: &Target, v: Variant, label: &str) -> Result<Measurement,
     // Let the group leave and the broker settle before the next variant starts.
     tokio::time::sleep(Duration::from_millis(200)).await;
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_rotate() {
+        use Variant::{Avro as C, Framework as B, Raw as A};
+        assert_eq!(order(1), [A, B, C]);
+        assert_eq!(order(2), [B, C, A]);
+        assert_eq!(order(3), [C, A, B]);
+        assert_eq!(order(4), [A, B, C]);
+    }
 }

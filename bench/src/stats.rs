@@ -2,52 +2,64 @@
 
 use crate::measure::{Measurement, Variant};
 
-/// One measured round: both variants, and the order they ran in.
+/// One measured round: every variant, and the order they ran in.
 #[derive(Debug, Clone)]
 pub(crate) struct Round {
     /// 1-based round number.
     pub(crate) number: usize,
     /// The order the variants ran in.
-    pub(crate) order: [Variant; 2],
+    pub(crate) order: [Variant; 3],
     /// Variant (a).
     pub(crate) raw: Measurement,
     /// Variant (b).
     pub(crate) framework: Measurement,
+    /// Variant (c).
+    pub(crate) avro: Measurement,
 }
 
 impl Round {
-    /// Framework rate / raw rate in this round.
-    pub(crate) fn ratio(&self) -> f64 {
-        ratio(self.framework.rate(), self.raw.rate())
+    /// The measurement of `v`.
+    pub(crate) fn of(&self, v: Variant) -> &Measurement {
+        match v {
+            Variant::Raw => &self.raw,
+            Variant::Framework => &self.framework,
+            Variant::Avro => &self.avro,
+        }
+    }
+
+    /// `v`'s rate / the raw rate in this round.
+    pub(crate) fn ratio(&self, v: Variant) -> f64 {
+        ratio(self.of(v).rate(), self.raw.rate())
     }
 }
 
-/// Medians over the rounds.
+/// Medians of one variant compared with (a) over the rounds.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Summary {
     /// Median msgs/s of (a).
     pub(crate) raw_median: f64,
-    /// Median msgs/s of (b).
-    pub(crate) framework_median: f64,
-    /// Median of the per-round ratios b/a.
+    /// Median msgs/s of the variant.
+    pub(crate) median: f64,
+    /// Median of the per-round ratios variant/a.
     pub(crate) median_ratio: f64,
-    /// Median (b) / median (a).
+    /// Median (variant) / median (a).
     pub(crate) ratio_of_medians: f64,
 }
 
-/// Summarizes the rounds (all zero when there are none).
-pub(crate) fn summarize(rounds: &[Round]) -> Summary {
+/// Summarizes variant `v` against (a) (all zero when there are no rounds).
+pub(crate) fn summarize(rounds: &[Round], v: Variant) -> Summary {
     let raw_median = median(rounds.iter().map(|r| r.raw.rate()).collect());
-    let framework_median = median(rounds.iter().map(|r| r.framework.rate()).collect());
+    let v_median = median(rounds.iter().map(|r| r.of(v).rate()).collect());
     Summary {
         raw_median,
-        framework_median,
-        median_ratio: median(rounds.iter().map(Round::ratio).collect()),
-        ratio_of_medians: ratio(framework_median, raw_median),
+        median: v_median,
+        median_ratio: median(rounds.iter().map(|r| r.ratio(v)).collect()),
+        ratio_of_medians: ratio(v_median, raw_median),
     }
 }
 
-fn ratio(num: f64, den: f64) -> f64 {
+/// `num / den`, 0 when `den` is not positive.
+pub(crate) fn ratio(num: f64, den: f64) -> f64 {
     if den > 0.0 { num / den } else { 0.0 }
 }
 
@@ -89,16 +101,26 @@ mod tests {
 
     #[test]
     fn summary_of_rounds() {
-        let round = |n, a, b| Round {
+        let round = |n, a, b, c| Round {
             number: n,
-            order: [Variant::Raw, Variant::Framework],
+            order: [Variant::Raw, Variant::Framework, Variant::Avro],
             raw: m(a),
             framework: m(b),
+            avro: m(c),
         };
-        let s = summarize(&[round(1, 100, 90), round(2, 200, 100), round(3, 150, 150)]);
+        let rounds = [
+            round(1, 100, 90, 80),
+            round(2, 200, 100, 100),
+            round(3, 150, 150, 120),
+        ];
+        let s = summarize(&rounds, Variant::Framework);
         assert_eq!(s.raw_median, 150.0);
-        assert_eq!(s.framework_median, 100.0);
+        assert_eq!(s.median, 100.0);
         assert_eq!(s.median_ratio, 0.9);
         assert!((s.ratio_of_medians - 100.0 / 150.0).abs() < 1e-12);
+        let c = summarize(&rounds, Variant::Avro);
+        assert_eq!(c.median, 100.0);
+        assert_eq!(c.median_ratio, 0.8);
+        assert_eq!(rounds[0].ratio(Variant::Raw), 1.0);
     }
 }
