@@ -151,8 +151,9 @@ impl Config {
         self
     }
 
-    /// Connection settings and passthrough properties, shared by every client (consumers,
-    /// admin, producers).
+    /// Connection settings and the passthrough properties every client type understands,
+    /// shared by consumers, the admin client and producers (consumer-only properties are
+    /// added in [`Config::consumer_config`]).
     pub(crate) fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers);
@@ -172,7 +173,9 @@ impl Config {
             c.set("ssl.ca.location", v);
         }
         for (k, v) in &self.properties {
-            c.set(k, v);
+            if !is_consumer_only(k) {
+                c.set(k, v);
+            }
         }
         c
     }
@@ -206,6 +209,29 @@ impl Config {
         c.set("enable.auto.offset.store", "false");
         Ok(c)
     }
+}
+
+/// librdkafka properties that only consumers understand (producers and admin clients warn
+/// about them), so passthrough properties can be shared by every client.
+fn is_consumer_only(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "fetch.",
+        "group.",
+        "auto.",
+        "enable.auto.",
+        "queued.",
+        "partition.assignment",
+        "session.timeout",
+        "heartbeat.",
+        "max.poll.",
+        "enable.partition.eof",
+        "check.crcs",
+        "isolation.level",
+        "allow.auto.create.topics",
+        "consume.callback",
+        "coordinator.query",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 impl fmt::Debug for Config {
@@ -272,6 +298,21 @@ mod tests {
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(!debug.contains("BEGIN PRIVATE KEY"), "{debug}");
         assert!(debug.contains("fetch.min.bytes"), "{debug}");
+    }
+
+    #[test]
+    fn consumer_only_properties_stay_out_of_other_clients() {
+        let c = Config::new("b:9092")
+            .property("fetch.wait.max.ms", "10")
+            .property("ssl.endpoint.identification.algorithm", "none");
+        let shared = c.client_config();
+        assert_eq!(shared.get("fetch.wait.max.ms"), None);
+        assert_eq!(
+            shared.get("ssl.endpoint.identification.algorithm"),
+            Some("none")
+        );
+        let consumer = c.consumer_config("h", "g").expect("valid");
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("10"));
     }
 
     #[test]

@@ -130,6 +130,33 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
         }
     }
 
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, DecodeError> {
+        match self.node {
+            // Same fields in the same order: hand them over positionally (no name matching).
+            Node::Record(plan) if plan.positional(fields) => {
+                let mut seq = RecordSeq {
+                    r: self.r,
+                    plan,
+                    step: 0,
+                };
+                let value = v.visit_seq(&mut seq)?;
+                seq.finish()?;
+                Ok(value)
+            }
+            Node::Union(branches) => {
+                let mut this = self;
+                let node = this.branch(branches)?;
+                NodeDe { r: this.r, node }.deserialize_struct(name, fields, v)
+            }
+            _ => self.deserialize_any(v),
+        }
+    }
+
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -140,7 +167,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier ignored_any
     }
 }
 
@@ -292,5 +319,51 @@ impl<'de> de::MapAccess<'de> for RecordAccess<'_, 'de> {
                 "internal: value requested before key".to_owned(),
             )),
         }
+    }
+}
+
+/// A record read positionally (see [`RecordPlan::positional`]).
+struct RecordSeq<'a, 'de> {
+    r: &'a mut Reader<'de>,
+    plan: &'a RecordPlan,
+    step: usize,
+}
+
+impl RecordSeq<'_, '_> {
+    /// Skips writer-only fields after the last one read.
+    fn finish(&mut self) -> Result<(), DecodeError> {
+        while let Some(step) = self.plan.steps.get(self.step) {
+            self.step += 1;
+            match step {
+                Step::Skip(s) => self.r.skip(s)?,
+                Step::Field(..) => {
+                    return Err(DecodeError::Mismatch(format!(
+                        "record `{}`: the reader stopped before all its fields",
+                        self.plan.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> de::SeqAccess<'de> for RecordSeq<'_, 'de> {
+    type Error = DecodeError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DecodeError> {
+        while let Some(step) = self.plan.steps.get(self.step) {
+            self.step += 1;
+            match step {
+                Step::Skip(s) => self.r.skip(s)?,
+                Step::Field(_, node) => {
+                    return seed.deserialize(NodeDe { r: self.r, node }).map(Some);
+                }
+            }
+        }
+        Ok(None)
     }
 }

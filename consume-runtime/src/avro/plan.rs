@@ -75,6 +75,38 @@ pub(crate) struct RecordPlan {
     pub(crate) steps: Vec<Step>,
     /// Reader fields the writer lacks, with their default (JSON, as in the schema).
     pub(crate) defaults: Vec<(Arc<str>, serde_json::Value)>,
+    /// Address of the `fields` list of a serde struct known to match this record field for
+    /// field, in order (decoded positionally, without matching names); 0: none yet.
+    pub(crate) positional_for: std::sync::atomic::AtomicUsize,
+    /// Address of one known not to match.
+    pub(crate) not_positional_for: std::sync::atomic::AtomicUsize,
+}
+
+impl RecordPlan {
+    /// Whether a struct with these `fields` (serde's static list) can take this record's
+    /// values in writer order: the writer's fields it reads are exactly `fields`, in order,
+    /// and no default is needed. Decided once per struct type.
+    pub(crate) fn positional(&self, fields: &'static [&'static str]) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let addr = fields.as_ptr() as usize;
+        if self.positional_for.load(Relaxed) == addr {
+            return true;
+        }
+        if self.not_positional_for.load(Relaxed) == addr {
+            return false;
+        }
+        let names = self.steps.iter().filter_map(|s| match s {
+            Step::Field(name, _) => Some(&**name),
+            Step::Skip(_) => None,
+        });
+        let ok = self.defaults.is_empty() && names.eq(fields.iter().copied());
+        if ok {
+            self.positional_for.store(addr, Relaxed);
+        } else {
+            self.not_positional_for.store(addr, Relaxed);
+        }
+        ok
+    }
 }
 
 #[derive(Debug)]
@@ -393,6 +425,8 @@ fn record<'a>(
         name: r.name.name().to_owned(),
         steps,
         defaults,
+        positional_for: Default::default(),
+        not_positional_for: Default::default(),
     })))
 }
 

@@ -228,3 +228,31 @@ fn a_different_record_is_a_mismatch() {
     let err = Prepared::new(&other, &schema(V1)).expect_err("different record");
     assert!(err.0.contains("QuizSubmitted"), "{err}");
 }
+
+#[test]
+fn a_struct_declared_in_another_order_reads_by_name() {
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Reordered {
+        occurred_at: i64,
+        watched_seconds: i32,
+        learner_id: String,
+        event_id: String,
+    }
+    let p = Prepared::new(&schema(V1), &schema(V1)).expect("same");
+    for _ in 0..2 {
+        // Twice: the second decode uses the cached "not positional" decision.
+        let got: Reordered = p.decode(&encode_v1("e-5", 9)).expect("decode");
+        assert_eq!(
+            got,
+            Reordered {
+                occurred_at: 1_764_000_000_000,
+                watched_seconds: 9,
+                learner_id: "learner-1".into(),
+                event_id: "e-5".into()
+            }
+        );
+    }
+    // And the positional path still works for the declared-order struct afterwards.
+    let got: ProgressV1 = p.decode(&encode_v1("e-6", 3)).expect("decode");
+    assert_eq!(got.event_id, "e-6");
+}

@@ -36,6 +36,10 @@ impl AsyncPartitionQueue {
         stop: &CancellationToken,
         mut on_idle: impl FnMut(),
     ) -> Option<KafkaResult<BorrowedMessage<'_>>> {
+        // Counts against tokio's cooperative budget: a worker whose queue never runs dry and
+        // whose handler never awaits would otherwise keep its thread forever and starve
+        // other partitions' workers and every other task on the runtime.
+        tokio::task::consume_budget().await;
         loop {
             if stop.is_cancelled() {
                 return None;

@@ -42,21 +42,39 @@ type Entry = Result<Arc<Prepared>, Arc<str>>;
 static PREPARED: LazyLock<Mutex<HashMap<Key, Entry>>> = LazyLock::new(Default::default);
 
 thread_local! {
-    /// A lock-free front for [`PREPARED`]: each worker thread keeps what it has used.
-    static LOCAL: RefCell<HashMap<Key, Entry>> = RefCell::new(HashMap::new());
+    /// A lock-free front for [`PREPARED`]: each worker thread keeps what it has used (a
+    /// handful of entries: a linear scan beats hashing, and nothing is cloned per message).
+    static LOCAL: RefCell<Vec<(Key, Entry)>> = const { RefCell::new(Vec::new()) };
 }
 
-fn cached(key: &Key) -> Option<Entry> {
-    if let Some(e) = LOCAL.with(|l| l.borrow().get(key).cloned()) {
-        return Some(e);
+/// Decodes with the thread's cached resolution for `key`; `None` if none is cached yet.
+fn decode_cached<T: AvroSchema>(key: &Key, id: u32, body: &[u8]) -> Option<Result<T, Rejection>> {
+    let hit = LOCAL.with(|l| {
+        l.borrow()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, e)| decode_with::<T>(e, id, body))
+    });
+    if hit.is_some() {
+        return hit;
     }
     let e = PREPARED
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(key)
         .cloned()?;
-    LOCAL.with(|l| l.borrow_mut().insert(*key, e.clone()));
-    Some(e)
+    let result = decode_with::<T>(&e, id, body);
+    LOCAL.with(|l| l.borrow_mut().push((*key, e)));
+    Some(result)
+}
+
+fn decode_with<T: AvroSchema>(entry: &Entry, id: u32, body: &[u8]) -> Result<T, Rejection> {
+    let prepared = entry
+        .as_ref()
+        .map_err(|m| Rejection::permanent("Avro", m.to_string()))?;
+    prepared
+        .decode::<T>(body)
+        .map_err(|e| Rejection::permanent("Avro", format!("schema id {id}: {e}")))
 }
 
 async fn prepare<T: AvroSchema>(registry: &SchemaRegistry, id: u32) -> Result<Entry, Rejection> {
@@ -84,7 +102,11 @@ async fn prepare<T: AvroSchema>(registry: &SchemaRegistry, id: u32) -> Result<En
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(key, entry.clone());
-    LOCAL.with(|l| l.borrow_mut().insert(key, entry.clone()));
+    LOCAL.with(|l| {
+        let mut l = l.borrow_mut();
+        l.retain(|(k, _)| *k != key);
+        l.push((key, entry.clone()));
+    });
     Ok(entry)
 }
 
@@ -101,15 +123,11 @@ impl<T: AvroSchema> FromMessage for Avro<T> {
             )
         })?;
         let key = (registry.instance_id(), id, TypeId::of::<T>());
-        let entry = match cached(&key) {
-            Some(e) => e,
-            None => prepare::<T>(registry, id).await?,
-        };
-        let prepared = entry.map_err(|m| Rejection::permanent("Avro", m.to_string()))?;
-        prepared
-            .decode::<T>(body)
-            .map(Avro)
-            .map_err(|e| Rejection::permanent("Avro", format!("schema id {id}: {e}")))
+        if let Some(decoded) = decode_cached::<T>(&key, id, body) {
+            return decoded.map(Avro);
+        }
+        let entry = prepare::<T>(registry, id).await?;
+        decode_with::<T>(&entry, id, body).map(Avro)
     }
 
     fn requirements(r: &mut super::Requirements) {

@@ -3,6 +3,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{Delivery, FromMessage, Rejection};
 
@@ -38,11 +39,30 @@ impl<T> std::ops::Deref for State<T> {
     }
 }
 
-/// Values of distinct types, looked up by type.
+/// Values of distinct types, looked up by type (on the per-message path: the hasher just
+/// takes the `TypeId`'s bits, which are already a hash).
 #[derive(Default)]
 pub struct StateMap {
-    values: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    values: HashMap<TypeId, Box<dyn Any + Send + Sync>, BuildHasherDefault<TypeIdHasher>>,
     names: Vec<&'static str>,
+}
+
+/// A `Hasher` for `TypeId` keys only.
+#[derive(Default)]
+pub(crate) struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 ^= v;
+    }
 }
 
 impl StateMap {
