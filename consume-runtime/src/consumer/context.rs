@@ -165,9 +165,13 @@ impl RuntimeContext {
 
     /// Commits stored offsets synchronously; "nothing to commit" is not an error.
     pub(crate) fn commit_stored(&self, consumer: &BaseConsumer<RuntimeContext>) {
-        match consumer.commit_consumer_state(CommitMode::Sync) {
-            Ok(()) => {}
-            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        self.note_commit(consumer.commit_consumer_state(CommitMode::Sync));
+    }
+
+    /// Counts and logs a failed commit (synchronous, or reported by librdkafka's callback).
+    fn note_commit(&self, result: KafkaResult<()>) {
+        match result {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => {
                 self.shared
                     .metrics
@@ -238,15 +242,6 @@ impl ConsumerContext for RuntimeContext {
     }
 
     fn commit_callback(&self, result: KafkaResult<()>, _offsets: &TopicPartitionList) {
-        match result {
-            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => {
-                self.shared
-                    .metrics
-                    .commit_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(handler = %self.shared.name, error = %e, "offset commit failed");
-            }
-        }
+        self.note_commit(result);
     }
 }
