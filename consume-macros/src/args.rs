@@ -6,7 +6,19 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprArray, ExprLit, Lit, LitStr, Meta, Path, Token};
 
 /// The keys `#[consume]` accepts, in the order error messages list them.
-const KEYS: &[&str] = &["topic", "group", "name", "crate"];
+const KEYS: &[&str] = &[
+    "topic",
+    "group",
+    "name",
+    "concurrency",
+    "batch",
+    "batch_linger",
+    "max_attempts",
+    "backoff",
+    "max_backoff",
+    "dead_letter",
+    "crate",
+];
 
 /// The parsed attribute arguments.
 pub(crate) struct ConsumeArgs {
@@ -17,6 +29,20 @@ pub(crate) struct ConsumeArgs {
     pub(crate) name: Option<LitStr>,
     /// Path of the runtime crate (defaults to `::consume_runtime`).
     pub(crate) krate: Option<Path>,
+    /// `concurrency = N`.
+    pub(crate) concurrency: Option<u32>,
+    /// `batch = N`.
+    pub(crate) batch: Option<u32>,
+    /// `batch_linger = "20ms"`, in milliseconds.
+    pub(crate) batch_linger_ms: Option<u64>,
+    /// `max_attempts = N`.
+    pub(crate) max_attempts: Option<u32>,
+    /// `backoff = "100ms"`, in milliseconds.
+    pub(crate) backoff_ms: Option<u64>,
+    /// `max_backoff = "10s"`, in milliseconds.
+    pub(crate) max_backoff_ms: Option<u64>,
+    /// `dead_letter = "topic"` (`Some(Some)`) or `dead_letter = false` (`Some(None)`).
+    pub(crate) dead_letter: Option<Option<LitStr>>,
 }
 
 /// Parses and validates the arguments; every problem found is reported, not just the first.
@@ -34,7 +60,15 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<ConsumeArgs, syn
         group: None,
         name: None,
         krate: None,
+        concurrency: None,
+        batch: None,
+        batch_linger_ms: None,
+        max_attempts: None,
+        backoff_ms: None,
+        max_backoff_ms: None,
+        dead_letter: None,
     };
+    let mut batch_linger_span = None;
     for meta in metas {
         let nv = match meta {
             Meta::NameValue(nv) => nv,
@@ -82,6 +116,57 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<ConsumeArgs, syn
                 Ok(p) => args.krate = Some(p),
                 Err(e) => push(e),
             },
+            "concurrency" => match int(&nv.value, "concurrency", 1, 10_000) {
+                Ok(_) if args.concurrency.is_some() => push(duplicate(span, "concurrency")),
+                Ok(n) => args.concurrency = Some(n),
+                Err(e) => push(e),
+            },
+            "batch" => match int(&nv.value, "batch", 1, 100_000) {
+                Ok(_) if args.batch.is_some() => push(duplicate(span, "batch")),
+                Ok(n) => args.batch = Some(n),
+                Err(e) => push(e),
+            },
+            "max_attempts" => match int(&nv.value, "max_attempts", 1, 1_000_000) {
+                Ok(_) if args.max_attempts.is_some() => push(duplicate(span, "max_attempts")),
+                Ok(n) => args.max_attempts = Some(n),
+                Err(e) => push(e),
+            },
+            "batch_linger" => match duration(&nv.value, "batch_linger") {
+                Ok(_) if args.batch_linger_ms.is_some() => push(duplicate(span, "batch_linger")),
+                Ok(ms) => {
+                    args.batch_linger_ms = Some(ms);
+                    batch_linger_span = Some(span);
+                }
+                Err(e) => push(e),
+            },
+            "backoff" => match duration(&nv.value, "backoff") {
+                Ok(_) if args.backoff_ms.is_some() => push(duplicate(span, "backoff")),
+                Ok(ms) => args.backoff_ms = Some(ms),
+                Err(e) => push(e),
+            },
+            "max_backoff" => match duration(&nv.value, "max_backoff") {
+                Ok(_) if args.max_backoff_ms.is_some() => push(duplicate(span, "max_backoff")),
+                Ok(ms) => args.max_backoff_ms = Some(ms),
+                Err(e) => push(e),
+            },
+            "dead_letter" => {
+                let parsed = match &nv.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Bool(b), ..
+                    }) if !b.value => Ok(None),
+                    other => string(other, "dead_letter").map(Some).map_err(|_| {
+                        syn::Error::new_spanned(
+                            other,
+                            "`dead_letter` must be a topic name (`dead_letter = \"orders.dlq\"`) or `false`",
+                        )
+                    }),
+                };
+                match parsed {
+                    Ok(_) if args.dead_letter.is_some() => push(duplicate(span, "dead_letter")),
+                    Ok(d) => args.dead_letter = Some(d),
+                    Err(e) => push(e),
+                }
+            }
             _ => {
                 let hint = KEYS
                     .iter()
@@ -100,6 +185,28 @@ pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> Result<ConsumeArgs, syn
         push(syn::Error::new(
             Span::call_site(),
             "missing `topic`: add `topic = \"<topic name>\"` (or `topic = [\"a\", \"b\"]`)",
+        ));
+    }
+    if let (Some(_), Some(c)) = (args.batch, args.concurrency)
+        && c > 1
+    {
+        push(syn::Error::new(
+            Span::call_site(),
+            "`batch` and `concurrency` cannot be combined: a batch is handled as a whole, in order",
+        ));
+    }
+    if let (None, Some(span)) = (args.batch, batch_linger_span) {
+        push(syn::Error::new(
+            span,
+            "`batch_linger` needs `batch = N` (the most messages per batch)",
+        ));
+    }
+    if let (Some(b), Some(m)) = (args.backoff_ms, args.max_backoff_ms)
+        && m < b
+    {
+        push(syn::Error::new(
+            Span::call_site(),
+            "`max_backoff` must not be shorter than `backoff`",
         ));
     }
     if args.group.is_none() {
@@ -161,6 +268,57 @@ fn string(expr: &Expr, key: &str) -> Result<LitStr, syn::Error> {
             format!("`{key}` must be a string literal, e.g. `{key} = \"...\"`"),
         )),
     }
+}
+
+/// An integer literal within `min..=max`.
+fn int(expr: &Expr, key: &str, min: u64, max: u64) -> Result<u32, syn::Error> {
+    let bad = || {
+        syn::Error::new_spanned(
+            expr,
+            format!("`{key}` must be an integer from {min} to {max}, e.g. `{key} = {min}`"),
+        )
+    };
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => match i.base10_parse::<u64>() {
+            Ok(v) if (min..=max).contains(&v) => u32::try_from(v).map_err(|_| bad()),
+            _ => Err(bad()),
+        },
+        _ => Err(bad()),
+    }
+}
+
+/// A duration string such as `"250ms"`, `"2s"` or `"1m"`, in milliseconds.
+fn duration(expr: &Expr, key: &str) -> Result<u64, syn::Error> {
+    let bad = |s: &dyn quote::ToTokens| {
+        syn::Error::new_spanned(
+            s,
+            format!("`{key}` must be a duration string such as \"250ms\", \"2s\" or \"1m\""),
+        )
+    };
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(s), ..
+    }) = expr
+    else {
+        return Err(bad(expr));
+    };
+    parse_duration_ms(&s.value()).ok_or_else(|| bad(s))
+}
+
+/// `"250ms"`, `"2s"`, `"1m"` → milliseconds.
+pub(crate) fn parse_duration_ms(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(digits);
+    let n: u64 = n.parse().ok()?;
+    let factor = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        _ => return None,
+    };
+    n.checked_mul(factor)
 }
 
 fn topics(expr: &Expr) -> Result<Vec<LitStr>, syn::Error> {
@@ -238,6 +396,16 @@ mod tests {
         assert_eq!(super::edit_distance("group", "grup"), 1);
         assert_eq!(super::edit_distance("topic", "topics"), 1);
         assert!(super::edit_distance("crate", "name") > 2);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(super::parse_duration_ms("250ms"), Some(250));
+        assert_eq!(super::parse_duration_ms("2s"), Some(2000));
+        assert_eq!(super::parse_duration_ms("1m"), Some(60_000));
+        assert_eq!(super::parse_duration_ms("2"), None);
+        assert_eq!(super::parse_duration_ms("ms"), None);
+        assert_eq!(super::parse_duration_ms("1h"), None);
     }
 
     #[test]

@@ -61,14 +61,32 @@ fn expand(func: &ItemFn, a: &args::ConsumeArgs) -> TokenStream {
             FnArg::Receiver(_) => None,
         })
         .collect();
+    // A batch handler's first argument is the `Batch<T>`; the rest are extractors.
+    let is_batch = a.batch.is_some();
     let arg_checks = arg_types.iter().enumerate().map(|(i, ty)| {
         let check = format_ident!("__consume_check_arg_{}", i);
         let private = respan(private.clone(), ty.span());
+        let bound = if is_batch && i == 0 {
+            quote_spanned!(ty.span()=> #private::BatchArg)
+        } else {
+            quote_spanned!(ty.span()=> #private::FromMessage)
+        };
         quote_spanned! {ty.span()=>
             #[allow(non_snake_case, dead_code, clippy::extra_unused_type_parameters)]
-            fn #check() where #ty: #private::FromMessage {}
+            fn #check() where #ty: #bound {}
         }
     });
+    let batch_missing = (is_batch && arg_types.is_empty()).then(|| {
+        quote_spanned! {func.sig.ident.span()=>
+            ::core::compile_error!("a `batch` handler takes a `Batch<T>` as its first argument");
+        }
+    });
+    let erase = if is_batch {
+        quote!(#private::erase_batch)
+    } else {
+        quote!(#private::erase)
+    };
+    let options = options(a, &private);
 
     // The future must be `Send` and its output a supported return type; both checks call
     // the handler with arguments of the declared types (never run, only type-checked).
@@ -109,11 +127,12 @@ fn expand(func: &ItemFn, a: &args::ConsumeArgs) -> TokenStream {
         #[doc(hidden)]
         const _: () = {
             #(#arg_checks)*
+            #batch_missing
             #send_check
             #ret_check
 
             fn __consume_make() -> #private::ErasedHandler {
-                #private::erase(#ident)
+                #erase(#ident)
             }
 
             #private::inventory::submit! {
@@ -125,9 +144,51 @@ fn expand(func: &ItemFn, a: &args::ConsumeArgs) -> TokenStream {
                     file: ::core::file!(),
                     line: ::core::line!(),
                     make: __consume_make,
+                    options: #options,
                 }
             }
         };
+    }
+}
+
+/// The `HandlerOptions` constant for the registration.
+fn options(a: &args::ConsumeArgs, private: &TokenStream) -> TokenStream {
+    let opt_u32 = |v: Option<u32>| match v {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    let opt_u64 = |v: Option<u64>| match v {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    let concurrency = a.concurrency.unwrap_or(1);
+    let batch = match a.batch {
+        Some(max_size) => {
+            let linger = a.batch_linger_ms.unwrap_or(0);
+            quote!(::core::option::Option::Some(#private::BatchOptions {
+                max_size: #max_size,
+                max_linger_ms: #linger,
+            }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let max_attempts = opt_u32(a.max_attempts);
+    let backoff = opt_u64(a.backoff_ms);
+    let max_backoff = opt_u64(a.max_backoff_ms);
+    let dead_letter = match &a.dead_letter {
+        None => quote!(#private::DeadLetter::Default),
+        Some(None) => quote!(#private::DeadLetter::Off),
+        Some(Some(t)) => quote!(#private::DeadLetter::Topic(#t)),
+    };
+    quote! {
+        #private::HandlerOptions {
+            concurrency: #concurrency,
+            batch: #batch,
+            max_attempts: #max_attempts,
+            backoff_ms: #backoff,
+            max_backoff_ms: #max_backoff,
+            dead_letter: #dead_letter,
+        }
     }
 }
 

@@ -11,7 +11,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::error::RDKafkaErrorCode;
 
 use crate::config::Config;
-use crate::consumer::dead_letter::dead_letter_topic;
 use crate::error::Error;
 use crate::registry::HandlerPlan;
 
@@ -100,7 +99,9 @@ pub(crate) fn check_cluster(
     if dead_letters {
         for p in plans {
             for t in &p.topics {
-                let dlq = dead_letter_topic(t, &p.group);
+                let Some(dlq) = p.dead_letter_topic(t) else {
+                    continue;
+                };
                 if partitions(&dlq).is_some() || to_create.iter().any(|(m, _)| *m == dlq) {
                     continue;
                 }

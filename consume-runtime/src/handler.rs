@@ -4,6 +4,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::batch::{BatchHandler, BatchOf};
 use crate::extract::{Delivery, FromMessage, Requirements};
 use crate::outcome::{IntoOutcome, Outcome};
 
@@ -39,6 +40,7 @@ macro_rules! impl_handler {
                         Err(rejection) => return rejection.into(),
                     };
                 )*
+                crate::failpoint::hit("after-decode");
                 (self)($($arg),*).await.into_outcome()
             }
 
@@ -80,6 +82,9 @@ impl std::fmt::Debug for ErasedHandler {
 
 pub(crate) trait DynHandler: Send + Sync {
     fn requirements(&self, r: &mut Requirements);
+    fn is_batch(&self) -> bool {
+        false
+    }
     fn spawn_worker(&self, worker: crate::consumer::worker::Worker) -> tokio::task::JoinHandle<()>;
 }
 
@@ -102,7 +107,37 @@ where
     }
 }
 
+/// A batch handler, typed.
+struct TypedBatch<H, T, A> {
+    handler: H,
+    _args: PhantomData<BatchOf<T, A>>,
+}
+
+impl<H, T, A> DynHandler for TypedBatch<H, T, A>
+where
+    H: BatchHandler<T, A>,
+    T: FromMessage + 'static,
+    A: 'static,
+{
+    fn requirements(&self, r: &mut Requirements) {
+        H::requirements(r);
+    }
+
+    fn is_batch(&self) -> bool {
+        true
+    }
+
+    fn spawn_worker(&self, worker: crate::consumer::worker::Worker) -> tokio::task::JoinHandle<()> {
+        worker.spawn_batch(self.handler.clone())
+    }
+}
+
 impl ErasedHandler {
+    /// Whether this is a batch handler (takes a `Batch<T>`).
+    pub(crate) fn is_batch(&self) -> bool {
+        self.inner.is_batch()
+    }
+
     pub(crate) fn requirements(&self) -> Requirements {
         let mut r = Requirements::default();
         self.inner.requirements(&mut r);
@@ -125,6 +160,21 @@ where
 {
     ErasedHandler {
         inner: Arc::new(Typed {
+            handler,
+            _args: PhantomData,
+        }),
+    }
+}
+
+/// Erases a batch handler's type (used by `#[consume(batch = N)]`'s generated code).
+pub fn erase_batch<H, T, A>(handler: H) -> ErasedHandler
+where
+    H: BatchHandler<T, A>,
+    T: FromMessage + 'static,
+    A: 'static,
+{
+    ErasedHandler {
+        inner: Arc::new(TypedBatch {
             handler,
             _args: PhantomData,
         }),

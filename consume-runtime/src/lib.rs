@@ -61,7 +61,7 @@
 //! The macro checks the signature and expands to the function plus one registration:
 //!
 //! ```
-//! use consume_runtime::__private::{erase, inventory, ErasedHandler, Registration};
+//! use consume_runtime::__private::{erase, inventory, ErasedHandler, HandlerOptions, Registration};
 //! use consume_runtime::Json;
 //!
 //! async fn on_event(Json(v): Json<serde_json::Value>) {
@@ -81,18 +81,22 @@
 //!         file: file!(),
 //!         line: line!(),
 //!         make,
+//!         options: HandlerOptions::DEFAULT,
 //!     }
 //! }
 //! ```
 
 pub mod avro;
+mod batch;
 mod boot;
 mod config;
 mod consumer;
 mod error;
 pub mod extract;
+pub mod failpoint;
 mod handler;
 mod metrics;
+mod options;
 mod outcome;
 mod placeholder;
 pub mod publish;
@@ -104,7 +108,9 @@ pub mod schema_registry;
 mod secret;
 pub mod shutdown;
 
+pub use batch::{Batch, BatchHandler};
 pub use config::Config;
+pub use options::{BatchOptions, DeadLetter, HandlerOptions};
 
 /// The dead-letter topic of a topic for a consumer group: `<topic>.<group>.dlq`.
 pub fn dead_letter_topic(topic: &str, group: &str) -> String {
@@ -155,8 +161,10 @@ pub use consume_macros::consume;
 /// Not public API: used by the code `#[consume]` generates.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::batch::BatchArg;
     pub use crate::extract::FromMessage;
-    pub use crate::handler::{ErasedHandler, erase};
+    pub use crate::handler::{ErasedHandler, erase, erase_batch};
+    pub use crate::options::{BatchOptions, DeadLetter, HandlerOptions};
     pub use crate::outcome::IntoOutcome;
     pub use crate::registry::Registration;
     pub use inventory;

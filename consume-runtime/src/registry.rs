@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::error::Error;
 use crate::extract::StateMap;
 use crate::handler::ErasedHandler;
+use crate::options::{DeadLetter, HandlerOptions};
 use crate::placeholder;
 
 /// One `#[consume]` handler, as registered at link time. Built by the macro; not meant to be
@@ -26,6 +27,8 @@ pub struct Registration {
     pub line: u32,
     /// Builds the type-erased handler.
     pub make: fn() -> ErasedHandler,
+    /// Concurrency, batching, retry and dead-letter settings.
+    pub options: HandlerOptions,
 }
 
 inventory::collect!(Registration);
@@ -57,7 +60,22 @@ pub struct HandlerPlan {
     pub location: String,
     /// `module_path!()`.
     pub module_path: String,
+    /// Concurrency, batching, retry and dead-letter settings.
+    pub options: HandlerOptions,
+    /// The dead-letter topic set with `dead_letter = "..."`, resolved.
+    dead_letter_override: Option<String>,
     pub(crate) handler: ErasedHandler,
+}
+
+impl HandlerPlan {
+    /// Where failed messages of `topic` go: `None` if this handler has dead letters off.
+    pub fn dead_letter_topic(&self, topic: &str) -> Option<String> {
+        match self.options.dead_letter {
+            DeadLetter::Off => None,
+            DeadLetter::Topic(_) => self.dead_letter_override.clone(),
+            DeadLetter::Default => Some(crate::dead_letter_topic(topic, &self.group)),
+        }
+    }
 }
 
 /// Resolves and validates `regs` against the handler filter and the provided state.
@@ -99,13 +117,21 @@ pub(crate) fn plan(
                 .iter()
                 .map(|t| resolve(t))
                 .collect::<Result<Vec<_>, _>>()?;
+            let dead_letter_override = match r.options.dead_letter {
+                DeadLetter::Topic(t) => Some(resolve(t)?),
+                _ => None,
+            };
+            let handler = (r.make)();
+            check_options(r, &handler)?;
             Ok(HandlerPlan {
                 name: r.name.to_owned(),
                 topics,
                 group,
                 location: at.clone(),
                 module_path: r.module_path.to_owned(),
-                handler: (r.make)(),
+                options: r.options,
+                dead_letter_override,
+                handler,
             })
         });
         resolved.push(plan);
@@ -189,6 +215,31 @@ pub(crate) fn plan(
     Ok(plans.into_iter().map(Arc::new).collect())
 }
 
+/// Options that contradict each other or the handler's shape (the macro prevents these; a
+/// hand-written registration might not).
+fn check_options(r: &Registration, handler: &ErasedHandler) -> Result<(), Error> {
+    let o = &r.options;
+    let bad = |why: String| {
+        Err(Error::Config(format!(
+            "handler `{}` ({}): {why}",
+            r.name,
+            r.location()
+        )))
+    };
+    if o.concurrency == 0 {
+        return bad("`concurrency` must be at least 1".to_owned());
+    }
+    match (o.batch, handler.is_batch()) {
+        (Some(b), true) if b.max_size == 0 => bad("`batch` must be at least 1".to_owned()),
+        (Some(_), true) if o.concurrency > 1 => {
+            bad("`batch` and `concurrency` cannot be combined".to_owned())
+        }
+        (Some(_), false) => bad("`batch` is set but the handler takes no `Batch<T>`".to_owned()),
+        (None, true) => bad("the handler takes a `Batch<T>` but `batch = N` is not set".to_owned()),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +269,7 @@ mod tests {
             file: "f.rs",
             line: 1,
             make: make_plain,
+            options: HandlerOptions::DEFAULT,
         }
     }
 

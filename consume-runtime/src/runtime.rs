@@ -10,6 +10,7 @@ use crate::consumer::worker::HandlerShared;
 use crate::error::Error;
 use crate::extract::StateMap;
 use crate::metrics::Metrics;
+use crate::options::DeadLetter;
 use crate::registry::{self, HandlerPlan, Registration};
 use crate::schema_check::SchemaCheck;
 
@@ -233,10 +234,22 @@ impl Runtime {
                 name: Arc::from(p.name.as_str()),
                 group: Arc::from(p.group.as_str()),
                 state: Arc::clone(&state),
-                retry: self.config.retry,
+                retry: p.options.retry_policy(self.config.retry),
                 metrics: self.metrics.handler(&p.name, &p.group),
                 rt: tokio::runtime::Handle::current(),
-                dead_letters: dead_letter_publisher.clone(),
+                dead_letters: match p.options.dead_letter {
+                    DeadLetter::Off => None,
+                    _ => dead_letter_publisher.clone(),
+                },
+                dead_letter_override: match p.options.dead_letter {
+                    DeadLetter::Topic(_) => p
+                        .topics
+                        .first()
+                        .and_then(|t| p.dead_letter_topic(t))
+                        .map(Arc::from),
+                    _ => None,
+                },
+                options: p.options,
             });
             let spec = MemberSpec {
                 handler: p.handler.clone(),

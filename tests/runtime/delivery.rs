@@ -285,7 +285,7 @@ async fn retryable_errors_are_retried_and_permanent_ones_do_not_block() {
 
     // Both failures are in the group's dead-letter topic, unchanged, with Spring's headers.
     let dlq = consume_runtime::dead_letter_topic(&topic, &group);
-    let letters = dead_letters(&dlq, 2).await;
+    let letters = kafka::records_with_headers(&dlq, 2).await;
     let text = |h: &BTreeMap<String, Vec<u8>>, k: &str| String::from_utf8_lossy(&h[k]).into_owned();
     let (poison, poison_h) = &letters[0];
     assert_eq!(poison, "{\"seq\":2,\"kind\":\"poison\"}");
@@ -374,36 +374,4 @@ async fn graceful_shutdown_commits_everything_and_leaves_the_group() {
         "the consumer did not leave the group: {:?}",
         g.state()
     );
-}
-
-/// The records of a dead-letter topic: (value, headers as name → bytes).
-async fn dead_letters(topic: &str, n: usize) -> Vec<(String, BTreeMap<String, Vec<u8>>)> {
-    use rdkafka::consumer::StreamConsumer;
-    use rdkafka::message::{Headers as _, Message as _};
-    let c: StreamConsumer = kafka::plaintext_config()
-        .set("group.id", unique::name("dlq-reader"))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
-    c.subscribe(&[topic]).expect("subscribe");
-    let mut out = Vec::new();
-    while out.len() < n {
-        let m = tokio::time::timeout(Duration::from_secs(30), c.recv())
-            .await
-            .expect("dead letters arrive")
-            .expect("consume");
-        let headers = m
-            .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.push((
-            String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
-            headers,
-        ));
-    }
-    out
 }

@@ -46,6 +46,58 @@ pub async fn create_topic(base: &ClientConfig, topic: &str, partitions: i32) {
     }
 }
 
+/// Creates `topic` with topic-level `configs` (e.g. `("max.message.bytes", "64")`).
+pub async fn create_topic_with(
+    base: &ClientConfig,
+    topic: &str,
+    partitions: i32,
+    configs: &[(&str, &str)],
+) {
+    let admin: AdminClient<DefaultClientContext> = base.create().expect("admin client");
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let mut t = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    for (k, v) in configs {
+        t = t.set(k, v);
+    }
+    for r in admin
+        .create_topics(&[t], &opts)
+        .await
+        .expect("create_topics request")
+    {
+        r.unwrap_or_else(|(t, e)| panic!("creating topic {t} failed: {e}"));
+    }
+}
+
+/// Changes topic-level configs of `topic` (incrementally: other settings are kept).
+pub async fn alter_topic_config(base: &ClientConfig, topic: &str, configs: &[(&str, &str)]) {
+    use rdkafka::admin::{AlterConfig, ResourceSpecifier};
+    let admin: AdminClient<DefaultClientContext> = base.create().expect("admin client");
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let mut c = AlterConfig::new(ResourceSpecifier::Topic(topic));
+    for (k, v) in configs {
+        c = c.set(k, v);
+    }
+    for r in admin
+        .alter_configs(&[c], &opts)
+        .await
+        .expect("alter_configs request")
+    {
+        r.unwrap_or_else(|(_, e)| panic!("altering {topic} failed: {e}"));
+    }
+}
+
+/// Whether the cluster has `topic` (asks for all topics, so nothing is auto-created).
+pub fn topic_exists(topic: &str) -> bool {
+    use rdkafka::consumer::BaseConsumer;
+    let probe: BaseConsumer = plaintext_config().create().expect("probe consumer");
+    probe
+        .fetch_metadata(None, Duration::from_secs(10))
+        .expect("metadata")
+        .topics()
+        .iter()
+        .any(|t| t.name() == topic)
+}
+
 /// Produces `(key, value)` pairs in order and waits for every delivery report.
 pub async fn produce(base: &ClientConfig, topic: &str, records: &[(String, String)]) {
     let producer: FutureProducer = base
@@ -98,4 +150,67 @@ pub async fn consume_n(
         out.push((msg.partition(), text(msg.key()), text(msg.payload())));
     }
     out
+}
+
+/// The first `n` records of `topic` (read with a fresh group): (value, headers as name →
+/// bytes). Panics if they do not arrive within 30 s.
+pub async fn records_with_headers(
+    topic: &str,
+    n: usize,
+) -> Vec<(String, std::collections::BTreeMap<String, Vec<u8>>)> {
+    use rdkafka::message::Headers as _;
+    let c: StreamConsumer = plaintext_config()
+        .set("group.id", crate::unique::name("reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    c.subscribe(&[topic]).expect("subscribe");
+    let mut out = Vec::new();
+    while out.len() < n {
+        let m = tokio::time::timeout(Duration::from_secs(30), c.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {n} records arrived from {topic}", out.len()))
+            .expect("consume");
+        let headers = m
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push((
+            String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
+            headers,
+        ));
+    }
+    out
+}
+
+/// The group's committed offset of `topic`/`partition` (`None` if nothing is committed).
+pub fn committed(group: &str, topic: &str, partition: i32) -> Option<i64> {
+    use rdkafka::consumer::BaseConsumer;
+    let probe: BaseConsumer = plaintext_config()
+        .set("group.id", group)
+        .create()
+        .expect("probe consumer");
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition(topic, partition);
+    let c = probe
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("committed offsets");
+    c.elements()
+        .first()
+        .and_then(|e| e.offset().to_raw())
+        .filter(|o| *o >= 0)
+}
+
+/// The high watermark (next offset to be written) of `topic`/`partition`.
+pub fn high_watermark(topic: &str, partition: i32) -> i64 {
+    use rdkafka::consumer::BaseConsumer;
+    let probe: BaseConsumer = plaintext_config().create().expect("probe consumer");
+    probe
+        .fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .expect("watermarks")
+        .1
 }

@@ -224,6 +224,7 @@ impl ConsumerContext for RuntimeContext {
                 let lost = consumer.assignment_lost();
                 tracing::info!(handler = %self.shared.name, partitions = tpl.count(), lost, "partitions revoked");
                 self.stop_workers(Some(tpl), lost, self.drain_timeout);
+                crate::failpoint::hit("revoke");
                 if !lost {
                     self.commit_stored(consumer);
                 }

@@ -37,7 +37,10 @@ pub(crate) async fn publish(
     let Some(publisher) = &shared.dead_letters else {
         return true;
     };
-    let dlq = dead_letter_topic(topic, &shared.group);
+    let dlq = match &shared.dead_letter_override {
+        Some(t) => t.to_string(),
+        None => dead_letter_topic(topic, &shared.group),
+    };
     let mut owned: Vec<(String, Vec<u8>)> = Vec::new();
     if let Some(h) = msg.headers() {
         for header in h.iter() {
@@ -98,6 +101,7 @@ pub(crate) async fn publish(
             .await
         {
             Ok(d) => {
+                crate::failpoint::hit("dead-letter");
                 shared.metrics.dead_lettered.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
                     handler = %shared.name, %topic, partition = msg.partition(), offset = msg.offset(),

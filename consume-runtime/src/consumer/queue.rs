@@ -29,6 +29,11 @@ impl AsyncPartitionQueue {
         Self { queue, notify }
     }
 
+    /// A message if one is queued right now.
+    pub(crate) fn try_recv(&self) -> Option<KafkaResult<BorrowedMessage<'_>>> {
+        self.queue.poll(Duration::ZERO)
+    }
+
     /// The next message, or `None` once `stop` is cancelled. `on_idle` runs each time the
     /// queue is found empty, before waiting.
     pub(crate) async fn recv(

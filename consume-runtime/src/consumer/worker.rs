@@ -18,9 +18,10 @@ use tokio::runtime::Handle;
 use super::context::RuntimeContext;
 use super::control::WorkerControl;
 use super::queue::AsyncPartitionQueue;
+use crate::batch::BatchHandler;
 use crate::error::{ErrorKind, HandlerError};
 use crate::extract::delivery::Source;
-use crate::extract::{Delivery, StateMap};
+use crate::extract::{Delivery, FromMessage, StateMap};
 use crate::handler::Handler;
 use crate::metrics::HandlerMetrics;
 use crate::outcome::Outcome;
@@ -37,6 +38,10 @@ pub(crate) struct HandlerShared {
     pub(crate) rt: Handle,
     /// Where messages that failed for good go (`None`: logged and skipped).
     pub(crate) dead_letters: Option<crate::publish::Publisher>,
+    /// `dead_letter = "topic"` (resolved); `None`: `<topic>.<group>.dlq`.
+    pub(crate) dead_letter_override: Option<Arc<str>>,
+    /// The handler's `#[consume]` settings.
+    pub(crate) options: crate::options::HandlerOptions,
 }
 
 /// Everything a partition worker needs except the handler (which the erased handler adds).
@@ -50,7 +55,7 @@ pub(crate) struct Worker {
 }
 
 /// How one message ended.
-enum Settled {
+pub(super) enum Settled {
     /// Handled, or failed for good and reported: move past it.
     Done,
     /// Cut short by a stop request before it settled: do not store its offset.
@@ -64,7 +69,21 @@ impl Worker {
         A: 'static,
     {
         let rt = self.shared.rt.clone();
-        rt.spawn(self.run(handler))
+        if self.shared.options.concurrency > 1 {
+            rt.spawn(super::lanes::run(self, handler))
+        } else {
+            rt.spawn(self.run(handler))
+        }
+    }
+
+    pub(crate) fn spawn_batch<H, T, A>(self, handler: H) -> tokio::task::JoinHandle<()>
+    where
+        H: BatchHandler<T, A>,
+        T: FromMessage + 'static,
+        A: 'static,
+    {
+        let rt = self.shared.rt.clone();
+        rt.spawn(super::batcher::run(self, handler))
     }
 
     async fn run<H, A>(self, handler: H)
@@ -112,7 +131,7 @@ impl Worker {
 /// queue runs empty, and always before the worker stops. Only settled messages are ever
 /// stored, and they settle in offset order, so batching delays commits (a crash may
 /// redeliver a few more messages) but never commits an unhandled one.
-struct StoredOffset<'a> {
+pub(super) struct StoredOffset<'a> {
     consumer: &'a BaseConsumer<RuntimeContext>,
     topic: &'a str,
     partition: i32,
@@ -125,7 +144,11 @@ const STORE_EVERY: u32 = 512;
 const STORE_INTERVAL: Duration = Duration::from_millis(100);
 
 impl<'a> StoredOffset<'a> {
-    fn new(consumer: &'a BaseConsumer<RuntimeContext>, topic: &'a str, partition: i32) -> Self {
+    pub(super) fn new(
+        consumer: &'a BaseConsumer<RuntimeContext>,
+        topic: &'a str,
+        partition: i32,
+    ) -> Self {
         Self {
             consumer,
             topic,
@@ -137,7 +160,7 @@ impl<'a> StoredOffset<'a> {
     }
 
     /// The message at `offset` settled.
-    fn done(&mut self, offset: i64, control: &WorkerControl) {
+    pub(super) fn done(&mut self, offset: i64, control: &WorkerControl) {
         self.pending = Some(offset);
         self.since_store += 1;
         // Reading the clock costs more than the rest of this; look at it every 16 messages.
@@ -148,7 +171,7 @@ impl<'a> StoredOffset<'a> {
         }
     }
 
-    fn flush(&mut self, control: &WorkerControl) {
+    pub(super) fn flush(&mut self, control: &WorkerControl) {
         let Some(offset) = self.pending.take() else {
             return;
         };
@@ -159,17 +182,20 @@ impl<'a> StoredOffset<'a> {
         }
         // librdkafka stores `offset + 1`, the next message to read. ERR__STATE means the
         // partition was revoked meanwhile: the next owner redelivers (a duplicate, not a loss).
-        if let Err(e) = self
+        match self
             .consumer
             .store_offset(self.topic, self.partition, offset)
         {
-            tracing::debug!(topic = self.topic, partition = self.partition, offset, error = %e, "offset not stored");
+            Ok(()) => crate::failpoint::hit("after-store"),
+            Err(e) => {
+                tracing::debug!(topic = self.topic, partition = self.partition, offset, error = %e, "offset not stored")
+            }
         }
     }
 }
 
 /// Runs the handler on one message until it settles, retrying in place.
-async fn settle<H, A>(
+pub(super) async fn settle<H, A>(
     handler: &H,
     msg: &BorrowedMessage<'_>,
     topic: &Arc<str>,
@@ -200,6 +226,7 @@ where
             });
         let error = match outcome {
             Outcome::Ack => {
+                crate::failpoint::hit("after-handler");
                 shared.metrics.handled.fetch_add(1, Ordering::Relaxed);
                 return Settled::Done;
             }
@@ -231,7 +258,7 @@ where
 
 /// A message that failed for good: counted, then dead-lettered (published before its
 /// offset may be stored) or, without dead letters, logged at error level and passed.
-async fn failed(
+pub(super) async fn failed(
     shared: &HandlerShared,
     msg: &BorrowedMessage<'_>,
     d: &Delivery<'_>,
@@ -257,7 +284,7 @@ async fn failed(
 
 /// A handler panic, as an error.
 #[derive(Debug)]
-struct PanicError(String);
+pub(super) struct PanicError(pub(super) String);
 
 impl std::fmt::Display for PanicError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -267,7 +294,7 @@ impl std::fmt::Display for PanicError {
 
 impl std::error::Error for PanicError {}
 
-fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+pub(super) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = p.downcast_ref::<String>() {

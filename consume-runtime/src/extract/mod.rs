@@ -13,6 +13,7 @@ mod meta;
 mod payload;
 mod rejection;
 mod state;
+mod tuple;
 
 use std::future::Future;
 
