@@ -1,0 +1,544 @@
+//! The MongoDB store (tested against FerretDB 1.24 on SQLite). Design and limits:
+//! `docs/training-storage.md`.
+//!
+//! One document per bucket (learner, course, day, source), `_id` `"{learner}|{course}|{day}|{source}"`:
+//!
+//! ```text
+//! { _id, learner_id, course_id, day, source: "lecture"|"quiz"|"attendance",
+//!   v: <version>, n: <events>, seconds: <sum>, check_in, check_out, identity_verified,
+//!   updated_at: <ms>, ids: [event_id, …], events: [{event_id, occurred_at, seconds, …}, …] }
+//! ```
+//!
+//! `apply` reads the touched buckets' `ids` and `v` in one `find`, drops the events already
+//! there, and writes each bucket's new events *and* new totals in one single-document update
+//! guarded by `{_id, v}`, all buckets in one `update` command. Storing an event and counting it
+//! are one atomic write, and a stored event is never counted again.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::event::EventHandler;
+use mongodb::event::command::CommandEvent;
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Collection, Database, IndexModel};
+
+use crate::domain::time::now_ms;
+use crate::domain::{
+    AttendanceKind, CoursePage, DayKey, DayTotals, LearnerTraining, RefinedEvent, Source,
+    SourceKind, Totals,
+};
+
+use super::{
+    ApplyReport, BucketKey, OpsCounter, OpsSnapshot, Snapshot, Store, StoreError, StoreFuture,
+    group,
+};
+
+/// The collection holding the buckets.
+pub const BUCKETS_COLLECTION: &str = "training_buckets";
+/// Rounds of read-and-write before [`StoreError::Conflict`].
+const MAX_ROUNDS: u32 = 8;
+/// Update statements per `update` command (keeps each command far below 16 MiB).
+const STATEMENTS_PER_COMMAND: usize = 500;
+/// `_id`s per `find` when reading versions.
+const IDS_PER_FIND: usize = 1_000;
+/// MongoDB's duplicate-key error: an upsert whose `{_id, v}` guard did not match.
+const DUPLICATE_KEY: i64 = 11_000;
+
+/// The fields of a bucket that make its totals (everything but the events).
+fn totals_projection() -> Document {
+    doc! {
+        "learner_id": 1, "course_id": 1, "day": 1, "source": 1, "n": 1, "seconds": 1,
+        "check_in": 1, "check_out": 1, "identity_verified": 1, "updated_at": 1,
+    }
+}
+
+/// The MongoDB store. Cheap to share behind an `Arc`; the driver pools connections.
+#[derive(Debug, Clone)]
+pub struct MongoStore {
+    db: Database,
+    buckets: Collection<Document>,
+    ops: Arc<OpsCounter>,
+}
+
+impl MongoStore {
+    /// Connects to `uri`, uses database `database`, and creates the indexes. Every command the
+    /// driver sends from then on counts in [`Store::ops`].
+    pub async fn connect(uri: &str, database: &str) -> Result<Self, StoreError> {
+        let mut opts = ClientOptions::parse(uri).await?;
+        if opts.server_selection_timeout.is_none() {
+            opts.server_selection_timeout = Some(Duration::from_secs(5));
+        }
+        if opts.app_name.is_none() {
+            opts.app_name = Some("training-service".to_owned());
+        }
+        let ops = Arc::new(OpsCounter::default());
+        let counter = Arc::clone(&ops);
+        opts.command_event_handler = Some(EventHandler::callback(move |ev: CommandEvent| {
+            if matches!(ev, CommandEvent::Started(_)) {
+                counter.command();
+            }
+        }));
+        let client = Client::with_options(opts)?;
+        let db = client.database(database);
+        let store = Self {
+            buckets: db.collection(BUCKETS_COLLECTION),
+            db,
+            ops,
+        };
+        store.ensure_indexes().await?;
+        Ok(store)
+    }
+
+    /// Connects with `MONGODB_URI` (default `mongodb://127.0.0.1:27017/?directConnection=true`)
+    /// and `MONGODB_DATABASE` (default `training`).
+    pub async fn from_env() -> Result<Self, StoreError> {
+        let uri = std::env::var("MONGODB_URI")
+            .unwrap_or_else(|_| "mongodb://127.0.0.1:27017/?directConnection=true".to_owned());
+        let db = std::env::var("MONGODB_DATABASE").unwrap_or_else(|_| "training".to_owned());
+        Self::connect(&uri, &db).await
+    }
+
+    /// The database in use.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The buckets collection (for tools and tests).
+    pub fn buckets(&self) -> &Collection<Document> {
+        &self.buckets
+    }
+
+    async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        self.buckets
+            .create_indexes([
+                IndexModel::builder().keys(doc! { "learner_id": 1 }).build(),
+                IndexModel::builder()
+                    .keys(doc! { "course_id": 1, "learner_id": 1 })
+                    .build(),
+            ])
+            .await?;
+        Ok(())
+    }
+
+    /// Reads `v` and `ids` of the given buckets (absent ones are left out).
+    async fn read_versions(
+        &self,
+        ids: &[&String],
+    ) -> Result<HashMap<String, (i64, HashSet<String>)>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_FIND) {
+            let mut cursor = self
+                .buckets
+                .find(doc! { "_id": { "$in": chunk.to_vec() } })
+                .projection(doc! { "v": 1, "ids": 1 })
+                .batch_size(u32::try_from(chunk.len()).unwrap_or(u32::MAX))
+                .await?;
+            while let Some(d) = cursor.try_next().await? {
+                let id = string(&d, "_id")?;
+                let mut seen = HashSet::new();
+                if let Ok(arr) = d.get_array("ids") {
+                    for b in arr {
+                        if let Bson::String(s) = b {
+                            seen.insert(s.clone());
+                        }
+                    }
+                }
+                out.insert(id, (int(&d, "v"), seen));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn apply_batch(&self, events: &[RefinedEvent]) -> Result<ApplyReport, StoreError> {
+        let (groups, repeats) = group(events);
+        let mut report = ApplyReport {
+            received: events.len(),
+            duplicates: repeats,
+            ..ApplyReport::default()
+        };
+        let mut pending: BTreeMap<String, (BucketKey, Vec<&RefinedEvent>)> = groups
+            .into_iter()
+            .map(|(k, batch)| (k.id(), (k, batch)))
+            .collect();
+        let mut round = 0;
+        while !pending.is_empty() {
+            round += 1;
+            if round > MAX_ROUNDS {
+                let bucket = pending.keys().next().cloned().unwrap_or_default();
+                return Err(StoreError::Conflict {
+                    bucket,
+                    attempts: MAX_ROUNDS,
+                });
+            }
+            if round > 1 {
+                report.retries += 1;
+            }
+            let ids: Vec<&String> = pending.keys().collect();
+            let existing = self.read_versions(&ids).await?;
+            let now = now_ms();
+            let mut writes: Vec<(String, usize, Document)> = Vec::new();
+            pending.retain(|id, (key, batch)| {
+                let (v, stored) = existing
+                    .get(id)
+                    .map_or((0, None), |(v, ids)| (*v, Some(ids)));
+                let before = batch.len();
+                if let Some(stored) = stored {
+                    batch.retain(|e| !stored.contains(&e.event_id));
+                }
+                report.duplicates += before - batch.len();
+                if batch.is_empty() {
+                    return false;
+                }
+                writes.push((id.clone(), batch.len(), statement(id, key, v, batch, now)));
+                true
+            });
+            for chunk in writes.chunks(STATEMENTS_PER_COMMAND) {
+                let conflicted = self.write(chunk).await?;
+                for (i, (id, fresh, _)) in chunk.iter().enumerate() {
+                    if !conflicted.contains(&i) {
+                        pending.remove(id);
+                        report.applied += fresh;
+                        report.buckets_written += 1;
+                        self.ops.writes(1);
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Sends one `update` command; returns the indexes of the statements whose version guard
+    /// did not match (someone else wrote the bucket in between).
+    async fn write(
+        &self,
+        chunk: &[(String, usize, Document)],
+    ) -> Result<HashSet<usize>, StoreError> {
+        let updates: Vec<Document> = chunk.iter().map(|(_, _, s)| s.clone()).collect();
+        let reply = self
+            .db
+            .run_command(doc! {
+                "update": BUCKETS_COLLECTION,
+                "updates": updates,
+                "ordered": false,
+            })
+            .await?;
+        let mut conflicted = HashSet::new();
+        if let Ok(errors) = reply.get_array("writeErrors") {
+            for e in errors {
+                let Bson::Document(e) = e else { continue };
+                let index = usize::try_from(int(e, "index")).unwrap_or(usize::MAX);
+                let code = int(e, "code");
+                let Some((id, _, _)) = chunk.get(index) else {
+                    return Err(StoreError::Database(format!(
+                        "update reply names statement {index} of {}",
+                        chunk.len()
+                    )));
+                };
+                if code == DUPLICATE_KEY {
+                    conflicted.insert(index);
+                } else {
+                    let msg = e.get_str("errmsg").unwrap_or("");
+                    return Err(StoreError::Database(format!(
+                        "update of bucket {id} failed with code {code}: {msg}"
+                    )));
+                }
+            }
+        }
+        if let Ok(wce) = reply.get_document("writeConcernError") {
+            return Err(StoreError::Database(format!("write concern error: {wce}")));
+        }
+        let expected = chunk.len() - conflicted.len();
+        let n = usize::try_from(int(&reply, "n")).unwrap_or(0);
+        if n != expected {
+            // Cannot tell which statements took effect: fail the call. Retrying is safe, since
+            // the buckets' event ids make re-application a no-op.
+            return Err(StoreError::Database(format!(
+                "update matched {n} buckets, expected {expected}; retry the batch"
+            )));
+        }
+        Ok(conflicted)
+    }
+
+    async fn totals_of(
+        &self,
+        filter: Document,
+    ) -> Result<(BTreeMap<DayKey, DayTotals>, Option<i64>), StoreError> {
+        let mut cursor = self
+            .buckets
+            .find(filter)
+            .projection(totals_projection())
+            .batch_size(10_000)
+            .await?;
+        let mut days: BTreeMap<DayKey, DayTotals> = BTreeMap::new();
+        let mut updated_at = None;
+        while let Some(d) = cursor.try_next().await? {
+            let (key, totals) = bucket_totals(&d)?;
+            days.entry(key).or_default().merge(&totals);
+            let u = int(&d, "updated_at");
+            updated_at = Some(updated_at.map_or(u, |x: i64| x.max(u)));
+        }
+        Ok((days, updated_at))
+    }
+}
+
+/// The update statement adding `fresh` to bucket `id`, guarded by its version `v` (0: absent).
+fn statement(id: &str, key: &BucketKey, v: i64, fresh: &[&RefinedEvent], now: i64) -> Document {
+    let seconds: i64 = fresh.iter().map(|e| i64::from(e.seconds())).sum();
+    let mut set = doc! { "updated_at": now };
+    for e in fresh {
+        if let Source::Attendance { kind } = &e.source {
+            set.insert(flag_field(*kind), true);
+        }
+    }
+    let ids: Vec<&str> = fresh.iter().map(|e| e.event_id.as_str()).collect();
+    let docs: Vec<Document> = fresh.iter().map(|e| event_doc(e)).collect();
+    doc! {
+        "q": { "_id": id, "v": v },
+        "u": {
+            "$setOnInsert": {
+                "learner_id": &key.learner_id,
+                "course_id": &key.course_id,
+                "day": &key.day,
+                "source": key.source.as_str(),
+            },
+            "$inc": { "v": 1_i64, "n": fresh.len() as i64, "seconds": seconds },
+            "$push": { "ids": { "$each": ids }, "events": { "$each": docs } },
+            "$set": set,
+        },
+        // A guard that does not match makes the upsert insert a second `_id`: error 11000,
+        // reported per statement, which tells exactly which bucket to retry.
+        "upsert": true,
+    }
+}
+
+fn flag_field(kind: AttendanceKind) -> &'static str {
+    match kind {
+        AttendanceKind::CheckIn => "check_in",
+        AttendanceKind::CheckOut => "check_out",
+        AttendanceKind::IdentityVerified => "identity_verified",
+    }
+}
+
+fn event_doc(e: &RefinedEvent) -> Document {
+    let mut d = doc! { "event_id": &e.event_id, "occurred_at": e.occurred_at };
+    match &e.source {
+        Source::Lecture {
+            lecture_id,
+            seconds,
+        } => {
+            d.insert("lecture_id", lecture_id);
+            d.insert("seconds", i64::from(*seconds));
+        }
+        Source::Quiz {
+            quiz_id,
+            seconds,
+            score,
+            max_score,
+        } => {
+            d.insert("quiz_id", quiz_id);
+            d.insert("seconds", i64::from(*seconds));
+            d.insert("score", *score);
+            d.insert("max_score", *max_score);
+        }
+        Source::Attendance { kind } => {
+            d.insert("kind", kind.as_str());
+        }
+    }
+    d
+}
+
+fn corrupt(d: &Document, problem: String) -> StoreError {
+    StoreError::Corrupt {
+        id: d.get("_id").map(ToString::to_string).unwrap_or_default(),
+        problem,
+    }
+}
+
+fn int(d: &Document, key: &str) -> i64 {
+    match d.get(key) {
+        Some(Bson::Int32(i)) => i64::from(*i),
+        Some(Bson::Int64(i)) => *i,
+        Some(Bson::Double(f)) => *f as i64,
+        _ => 0,
+    }
+}
+
+fn string(d: &Document, key: &str) -> Result<String, StoreError> {
+    d.get_str(key)
+        .map(str::to_owned)
+        .map_err(|_| corrupt(d, format!("field {key} is missing or not a string")))
+}
+
+fn source_kind(d: &Document) -> Result<SourceKind, StoreError> {
+    let s = string(d, "source")?;
+    SourceKind::parse(&s).ok_or_else(|| corrupt(d, format!("unknown source {s:?}")))
+}
+
+/// A bucket's day and its stored counters.
+fn bucket_totals(d: &Document) -> Result<(DayKey, DayTotals), StoreError> {
+    let key = DayKey {
+        learner_id: string(d, "learner_id")?,
+        course_id: string(d, "course_id")?,
+        day: string(d, "day")?,
+    };
+    let seconds =
+        u64::try_from(int(d, "seconds")).map_err(|_| corrupt(d, "negative seconds".to_owned()))?;
+    let mut t = DayTotals {
+        check_in: d.get_bool("check_in").unwrap_or(false),
+        check_out: d.get_bool("check_out").unwrap_or(false),
+        identity_verified: d.get_bool("identity_verified").unwrap_or(false),
+        events: u64::try_from(int(d, "n")).unwrap_or(0),
+        ..DayTotals::default()
+    };
+    match source_kind(d)? {
+        SourceKind::Lecture => t.lecture_seconds = seconds,
+        SourceKind::Quiz => t.quiz_seconds = seconds,
+        SourceKind::Attendance => {}
+    }
+    Ok((key, t))
+}
+
+/// The refined events stored in a bucket.
+fn bucket_events(d: &Document, key: &DayKey) -> Result<Vec<RefinedEvent>, StoreError> {
+    let kind = source_kind(d)?;
+    let Ok(arr) = d.get_array("events") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(arr.len());
+    for b in arr {
+        let Bson::Document(e) = b else {
+            return Err(corrupt(d, "an event is not a document".to_owned()));
+        };
+        let seconds = u32::try_from(int(e, "seconds"))
+            .map_err(|_| corrupt(d, "event seconds out of range".to_owned()))?;
+        let source = match kind {
+            SourceKind::Lecture => Source::Lecture {
+                lecture_id: string(e, "lecture_id")?,
+                seconds,
+            },
+            SourceKind::Quiz => Source::Quiz {
+                quiz_id: string(e, "quiz_id")?,
+                seconds,
+                score: i32::try_from(int(e, "score")).unwrap_or(0),
+                max_score: i32::try_from(int(e, "max_score")).unwrap_or(0),
+            },
+            SourceKind::Attendance => {
+                let k = string(e, "kind")?;
+                Source::Attendance {
+                    kind: AttendanceKind::parse(&k)
+                        .ok_or_else(|| corrupt(d, format!("unknown attendance kind {k:?}")))?,
+                }
+            }
+        };
+        out.push(RefinedEvent {
+            event_id: string(e, "event_id")?,
+            learner_id: key.learner_id.clone(),
+            course_id: key.course_id.clone(),
+            day: key.day.clone(),
+            source,
+            occurred_at: int(e, "occurred_at"),
+        });
+    }
+    Ok(out)
+}
+
+impl Store for MongoStore {
+    fn apply<'a>(&'a self, events: &'a [RefinedEvent]) -> StoreFuture<'a, ApplyReport> {
+        Box::pin(self.apply_batch(events))
+    }
+
+    fn learner_training<'a>(&'a self, learner_id: &'a str) -> StoreFuture<'a, LearnerTraining> {
+        Box::pin(async move {
+            let (days, updated_at) = self.totals_of(doc! { "learner_id": learner_id }).await?;
+            Ok(LearnerTraining::from_days(
+                learner_id,
+                days.iter()
+                    .map(|(k, t)| (k.course_id.as_str(), k.day.as_str(), t)),
+                updated_at,
+            ))
+        })
+    }
+
+    fn course_learners<'a>(
+        &'a self,
+        course_id: &'a str,
+        limit: usize,
+        after: Option<&'a str>,
+    ) -> StoreFuture<'a, CoursePage> {
+        Box::pin(async move {
+            let mut filter = doc! { "course_id": course_id };
+            if let Some(after) = after {
+                filter.insert("learner_id", doc! { "$gt": after });
+            }
+            let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+            let mut cursor = self
+                .buckets
+                .aggregate([
+                    doc! { "$match": filter },
+                    doc! { "$group": { "_id": "$learner_id" } },
+                    doc! { "$sort": { "_id": 1 } },
+                    doc! { "$limit": fetch },
+                ])
+                .await?;
+            let mut learners = Vec::new();
+            while let Some(d) = cursor.try_next().await? {
+                learners.push(string(&d, "_id")?);
+            }
+            if learners.is_empty() || limit == 0 {
+                return Ok(Totals::default().course_learners(course_id, limit, after));
+            }
+            let (days, _) = self
+                .totals_of(doc! { "course_id": course_id, "learner_id": { "$in": learners } })
+                .await?;
+            Ok(Totals { days }.course_learners(course_id, limit, after))
+        })
+    }
+
+    fn courses(&self) -> StoreFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let mut cursor = self
+                .buckets
+                .aggregate([
+                    doc! { "$group": { "_id": "$course_id" } },
+                    doc! { "$sort": { "_id": 1 } },
+                ])
+                .await?;
+            let mut out = Vec::new();
+            while let Some(d) = cursor.try_next().await? {
+                out.push(string(&d, "_id")?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn snapshot(&self) -> StoreFuture<'_, Snapshot> {
+        Box::pin(async move {
+            let mut cursor = self.buckets.find(doc! {}).batch_size(1_000).await?;
+            let mut snap = Snapshot::default();
+            while let Some(d) = cursor.try_next().await? {
+                let (key, totals) = bucket_totals(&d)?;
+                snap.events.extend(bucket_events(&d, &key)?);
+                snap.aggregates.days.entry(key).or_default().merge(&totals);
+            }
+            Ok(snap)
+        })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.db.run_command(doc! { "ping": 1 }).await?;
+            Ok(())
+        })
+    }
+
+    fn ops(&self) -> OpsSnapshot {
+        self.ops.snapshot()
+    }
+
+    fn kind(&self) -> &'static str {
+        "mongodb"
+    }
+}
