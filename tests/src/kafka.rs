@@ -214,3 +214,36 @@ pub fn high_watermark(topic: &str, partition: i32) -> i64 {
         .expect("watermarks")
         .1
 }
+
+/// Reads `topic` from the start with a fresh group until every value in `expected` was
+/// seen (duplicates allowed); returns how many records were read. Panics after `timeout`
+/// naming what is missing.
+pub async fn wait_for_values(
+    topic: &str,
+    expected: &std::collections::BTreeSet<String>,
+    timeout: Duration,
+) -> usize {
+    let c: StreamConsumer = plaintext_config()
+        .set("group.id", crate::unique::name("reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    c.subscribe(&[topic]).expect("subscribe");
+    let deadline = Instant::now() + timeout;
+    let mut missing = expected.clone();
+    let mut read = 0;
+    while !missing.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(m) = tokio::time::timeout(left, c.recv()).await else {
+            panic!(
+                "{} values never arrived in {topic}, e.g. {:?}",
+                missing.len(),
+                missing.iter().next()
+            );
+        };
+        let m = m.expect("consume");
+        read += 1;
+        missing.remove(String::from_utf8_lossy(m.payload().unwrap_or_default()).as_ref());
+    }
+    read
+}

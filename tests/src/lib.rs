@@ -8,6 +8,7 @@ pub mod endpoints;
 pub mod interop;
 pub mod kafka;
 pub mod lib_handlers;
+pub mod procs;
 pub mod require;
 pub mod runtime;
 pub mod unique;

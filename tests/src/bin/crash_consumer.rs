@@ -1,15 +1,35 @@
 //! A consumer process for crash tests: handles `CRASH_TOPIC` in `CRASH_GROUP`, appending
 //! `partition offset key value` to `CRASH_OUT` for every message it handles (flushed per
 //! line, so a kill -9 loses nothing already reported). Slow on purpose (`CRASH_DELAY_MS`).
+//!
+//! `CRASH_HANDLER` picks the handler shape (default `crash_handler`):
+//! - `crash_handler`: one message at a time per partition;
+//! - `crash_concurrent`: `concurrency = 8` (key-ordered);
+//! - `crash_batch`: `batch = 20` (every line of a batch is written before it returns);
+//! - `crash_poison`: values starting with `poison` fail for good and are dead-lettered.
+//!
+//! Failpoints (`CONSUME_FAILPOINT`, see `consume_runtime::failpoint`) are compiled in.
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consume_runtime::{Config, Key, Meta, Payload, Runtime, State, consume};
+use consume_runtime::{Batch, Config, HandlerError, Key, Meta, Payload, Runtime, State, consume};
 
 #[derive(Clone)]
 struct Out(Arc<Mutex<std::fs::File>>, Duration);
+
+impl Out {
+    fn record(&self, key: &str, value: Option<&[u8]>, meta: &Meta) {
+        let v = String::from_utf8_lossy(value.unwrap_or_default());
+        // One `write` call per line: several processes append to the same file (O_APPEND),
+        // and `writeln!` on a `File` would issue one write per formatted piece, letting
+        // lines of different processes interleave.
+        let line = format!("{} {} {key} {v}\n", meta.partition, meta.offset);
+        let mut f = self.0.lock().expect("lock");
+        f.write_all(line.as_bytes()).expect("write");
+    }
+}
 
 #[consume(topic = "${CRASH_TOPIC}", group = "${CRASH_GROUP}")]
 async fn crash_handler(
@@ -19,10 +39,55 @@ async fn crash_handler(
     State(out): State<Out>,
 ) {
     tokio::time::sleep(out.1).await;
-    let v = String::from_utf8_lossy(v.as_deref().unwrap_or_default()).into_owned();
-    let mut f = out.0.lock().expect("lock");
-    writeln!(f, "{} {} {k} {v}", meta.partition, meta.offset).expect("write");
-    f.flush().expect("flush");
+    out.record(&k, v.as_deref(), &meta);
+}
+
+#[consume(topic = "${CRASH_TOPIC}", group = "${CRASH_GROUP}", concurrency = 8)]
+async fn crash_concurrent(
+    Key(k): Key<String>,
+    Payload(v): Payload,
+    meta: Meta,
+    State(out): State<Out>,
+) {
+    tokio::time::sleep(out.1).await;
+    out.record(&k, v.as_deref(), &meta);
+}
+
+#[consume(
+    topic = "${CRASH_TOPIC}",
+    group = "${CRASH_GROUP}",
+    batch = 20,
+    batch_linger = "5ms"
+)]
+async fn crash_batch(batch: Batch<(Key<String>, Payload, Meta)>, State(out): State<Out>) {
+    tokio::time::sleep(out.1).await;
+    for (Key(k), Payload(v), meta) in &batch {
+        out.record(k, v.as_deref(), meta);
+    }
+}
+
+#[derive(Debug)]
+struct Poison;
+impl std::fmt::Display for Poison {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("poison message")
+    }
+}
+impl std::error::Error for Poison {}
+
+#[consume(topic = "${CRASH_TOPIC}", group = "${CRASH_GROUP}", max_attempts = 1)]
+async fn crash_poison(
+    Key(k): Key<String>,
+    Payload(v): Payload,
+    meta: Meta,
+    State(out): State<Out>,
+) -> Result<(), HandlerError> {
+    tokio::time::sleep(out.1).await;
+    out.record(&k, v.as_deref(), &meta);
+    if v.as_deref().is_some_and(|v| v.starts_with(b"poison")) {
+        return Err(HandlerError::permanent(Poison));
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -45,6 +110,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
+    let handler = std::env::var("CRASH_HANDLER").unwrap_or_else(|_| "crash_handler".to_owned());
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -52,7 +118,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::from_env()?;
     config.drain_timeout = Duration::from_secs(5);
     Runtime::new(config)
-        .only(["crash_handler"])
+        .only([handler])
         .state(Out(
             Arc::new(Mutex::new(file)),
             Duration::from_millis(delay),
