@@ -182,7 +182,8 @@ async fn poison_values_are_reported_and_the_partition_keeps_going() {
     produce_raw(&topic, values).await;
 
     let seen = Seen::default();
-    let rt = runtime(&topic, sr, &seen);
+    let group = unique::name("rt-avro-poison-g");
+    let rt = runtime(&topic, sr, &seen).var("AVRO_GROUP", &group);
     let metrics = rt.metrics();
     let mut run = Running::start(rt);
     let s = seen.clone();
@@ -211,6 +212,41 @@ async fn poison_values_are_reported_and_the_partition_keeps_going() {
         m.dead_lettered as usize, n_poison,
         "each poison value dead-lettered"
     );
+
+    // In the dead-letter topic: each poison value, unchanged, in order, with where it came
+    // from and why.
+    let dlq = consume_runtime::dead_letter_topic(&topic, &group);
+    let letters = kafka::records_with_headers(&dlq, n_poison).await;
+    let reasons = [
+        "no value",
+        "too short",
+        "magic byte",
+        "unknown schema id 2000000000",
+        "truncated",
+        "declared length 2147483647 exceeds",
+        "bytes left after the value",
+        "schema mismatch",
+    ];
+    for (i, ((_, h), reason)) in letters.iter().zip(reasons).enumerate() {
+        let text = |k: &str| String::from_utf8_lossy(&h[k]).into_owned();
+        let msg = text("kafka_dlt-exception-message");
+        assert_eq!(
+            msg.matches("extractor rejected").count(),
+            1,
+            "the reason is said once: {msg}"
+        );
+        assert_eq!(
+            h["kafka_dlt-original-offset"],
+            (2 * i as i64 + 1).to_be_bytes(),
+            "poison {i} in order"
+        );
+        assert_eq!(text("kafka_dlt-original-topic"), topic);
+        assert_eq!(text("consume-attempts"), "1");
+        assert!(
+            msg.to_lowercase().contains(&reason.to_lowercase()),
+            "poison {i}: reason `{msg}` does not mention `{reason}`"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -165,7 +165,10 @@ async fn days_turn_at_15_00_utc(store: &dyn Store) {
         .collect();
     assert_eq!(
         days,
-        [("2026-03-10".to_owned(), 100), ("2026-03-11".to_owned(), 200)]
+        [
+            ("2026-03-10".to_owned(), 100),
+            ("2026-03-11".to_owned(), 200)
+        ]
     );
 }
 
@@ -173,7 +176,13 @@ async fn course_learners_paginate_by_learner_id(store: &dyn Store) {
     let mut events = Vec::new();
     for i in 0..7 {
         let l = format!("p{i}");
-        events.push(lecture(&format!("x{i}"), &l, "course-a", 10 * (i + 1), DAY0));
+        events.push(lecture(
+            &format!("x{i}"),
+            &l,
+            "course-a",
+            10 * (i + 1),
+            DAY0,
+        ));
         events.push(quiz(&format!("y{i}"), &l, "course-a", 1, DAY0 + DAY_MS));
         events.push(lecture(&format!("z{i}"), &l, "course-b", 5, DAY0));
     }

@@ -112,7 +112,9 @@ impl fmt::Display for RejectionError {
 }
 
 impl std::error::Error for RejectionError {
+    // The wrapped error's own message is already part of ours; continue the chain below it
+    // so that `HandlerError`'s display does not repeat it.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.error)
+        self.error.source()
     }
 }

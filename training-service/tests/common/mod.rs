@@ -142,5 +142,7 @@ pub async fn mongo_store() -> MongoStore {
     let uri = mongodb_uri();
     MongoStore::connect(&uri, &unique_db())
         .await
-        .unwrap_or_else(|e| panic!("FerretDB is not reachable at {uri}: start it with `infra/up` ({e})"))
+        .unwrap_or_else(|e| {
+            panic!("FerretDB is not reachable at {uri}: start it with `infra/up` ({e})")
+        })
 }
