@@ -41,7 +41,9 @@
 //!   its rebalances, and the per-message path needs no lookup of "which handler".
 //! - **Partitions in parallel, each in order.** Every assigned partition gets one worker task
 //!   reading that partition's own librdkafka queue; it handles one message at a time, in
-//!   offset order. No task or channel per message.
+//!   offset order. No task or channel per message. `concurrency = N` runs up to `N` calls
+//!   at once inside a partition, each key in order; `batch = N` hands the handler a
+//!   [`Batch<T>`].
 //! - **At-least-once.** `enable.auto.offset.store=false`: a message's offset is stored only
 //!   after its handler settled it, and the periodic commit commits stored offsets. A crash
 //!   redelivers what was not committed; nothing is committed before it was handled.
@@ -147,7 +149,31 @@ pub use secret::Secret;
 /// - `group = "g"` (required);
 /// - `name = "n"`: the handler's name (default: the function's name), used by the handler
 ///   filter and in metrics;
+/// - `concurrency = N`: up to `N` calls at once per partition, messages with the same key
+///   strictly in order; only the contiguous handled prefix is committed;
+/// - `batch = N` (and `batch_linger = "20ms"`): the first argument is a [`Batch<T>`] of up
+///   to `N` messages of one partition, settled as a whole;
+/// - `max_attempts = N`, `backoff = "100ms"`, `max_backoff = "10s"`: this handler's retry
+///   policy (default: the runtime's, [`Config::retry`]);
+/// - `dead_letter = "topic"` or `dead_letter = false`: where messages that failed for good
+///   go (default `<topic>.<group>.dlq`);
 /// - `crate = "path"`: where the runtime crate is, if renamed.
+///
+/// ```no_run
+/// use consume_runtime::{consume, Batch, HandlerError, Json, Key};
+///
+/// #[consume(topic = "payments", group = "ledger", concurrency = 32, max_attempts = 10)]
+/// async fn post(Key(account): Key<String>, Json(p): Json<serde_json::Value>) -> Result<(), HandlerError> {
+///     let _ = (account, p); // payments of one account in order, 32 accounts at a time
+///     Ok(())
+/// }
+///
+/// #[consume(topic = "clicks", group = "warehouse", batch = 500, batch_linger = "50ms", dead_letter = "clicks.rejected")]
+/// async fn load(batch: Batch<Json<serde_json::Value>>) -> Result<(), HandlerError> {
+///     let _rows = batch.len(); // one bulk insert
+///     Ok(())
+/// }
+/// ```
 ///
 /// Topic and group may contain `${VAR}` or `${VAR:default}`, resolved from the environment
 /// at boot (an unset variable without default is a boot error).
