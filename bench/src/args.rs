@@ -22,6 +22,9 @@ FLAGS:
   --decode-reps <R>        repetitions of the decode micro-benchmark (default 5)
   --librdkafka-defaults    give every variant librdkafka's default fetch settings instead of
                            the shared tuning (see bench/src/tuning.rs)
+  --key-ordered            instead: key-ordered concurrency (concurrency = 64) vs sequential,
+                           one partition, 1000 keys, 2 ms simulated I/O per message; writes
+                           the key-ordered section (--rounds applies, default 3)
   --smoke                  tiny run (20000 messages, 1 round, no warm-up, 10000 decodes x 2)
                            that fails unless every variant reads every message; never writes
                            markdown
@@ -62,6 +65,10 @@ pub(crate) struct Args {
     pub(crate) decode_iterations: u64,
     /// Repetitions of the micro-benchmark.
     pub(crate) decode_reps: usize,
+    /// Run the key-ordered concurrency benchmark instead.
+    pub(crate) key_ordered: bool,
+    /// `--rounds` as given (`None`: the benchmark's default).
+    pub(crate) rounds_given: Option<usize>,
 }
 
 /// The result of parsing.
@@ -83,6 +90,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     let mut write_markdown = None;
     let mut smoke = false;
     let mut librdkafka_defaults = false;
+    let mut key_ordered = false;
     let mut it = argv.into_iter();
     while let Some(flag) = it.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -98,6 +106,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
         match name.as_str() {
             "-h" | "--help" => return Ok(Parsed::Help),
             "--smoke" => smoke = true,
+            "--key-ordered" => key_ordered = true,
             "--librdkafka-defaults" => librdkafka_defaults = true,
             "--messages" => messages = Some(number::<u64>(&name, &value("a number")?)?),
             "--rounds" => rounds = Some(number::<usize>(&name, &value("a number")?)?),
@@ -120,6 +129,8 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
             DEFAULT_MESSAGES
         }),
         rounds: rounds.unwrap_or(if smoke { 1 } else { DEFAULT_ROUNDS }),
+        rounds_given: rounds,
+        key_ordered,
         warmup: !smoke,
         topic,
         write_markdown,

@@ -1,8 +1,10 @@
-//! The `#[consume]` handlers under test. Both read `${BENCH_TOPIC}` with the group
-//! `${BENCH_GROUP}`; each run selects one of them with `Runtime::only`.
+//! The `#[consume]` handlers under test. The throughput ones read `${BENCH_TOPIC}` with the
+//! group `${BENCH_GROUP}`, the key-ordered ones `${BENCH_KO_TOPIC}`/`${BENCH_KO_GROUP}`; each
+//! run selects one of them with `Runtime::only`.
 
-use consume_runtime::{Avro, consume};
+use consume_runtime::{Avro, Key, Payload, State, consume};
 
+use crate::key_ordered::{KeyOrderProbe, SIMULATED_IO};
 use crate::lecture::LectureProgress;
 
 /// Variant (b): [`bench_noop`].
@@ -22,4 +24,35 @@ async fn bench_noop() {}
 #[consume(topic = "${BENCH_TOPIC}", group = "${BENCH_GROUP}")]
 async fn bench_avro(Avro(p): Avro<LectureProgress>) {
     std::hint::black_box(&p);
+}
+
+/// Key-ordered benchmark, sequential baseline: [`bench_ko_sequential`].
+pub(crate) const KO_SEQUENTIAL: &str = "bench_ko_sequential";
+/// Key-ordered benchmark, `concurrency = 64`: [`bench_ko_parallel`].
+pub(crate) const KO_PARALLEL: &str = "bench_ko_parallel";
+
+/// One message at a time per partition, 2 ms of simulated I/O each.
+#[consume(topic = "${BENCH_KO_TOPIC}", group = "${BENCH_KO_GROUP}")]
+async fn bench_ko_sequential(
+    Key(k): Key<String>,
+    Payload(v): Payload,
+    State(s): State<std::sync::Arc<KeyOrderProbe>>,
+) {
+    tokio::time::sleep(SIMULATED_IO).await;
+    s.record(&k, v.as_deref());
+}
+
+/// Up to 64 calls at once in the partition, each key in order, 2 ms of simulated I/O each.
+#[consume(
+    topic = "${BENCH_KO_TOPIC}",
+    group = "${BENCH_KO_GROUP}",
+    concurrency = 64
+)]
+async fn bench_ko_parallel(
+    Key(k): Key<String>,
+    Payload(v): Payload,
+    State(s): State<std::sync::Arc<KeyOrderProbe>>,
+) {
+    tokio::time::sleep(SIMULATED_IO).await;
+    s.record(&k, v.as_deref());
 }

@@ -95,9 +95,18 @@ pub(crate) fn count_messages(bootstrap: &str, topic: &str) -> Result<Option<(i32
 /// Creates `topic` with [`PARTITIONS`] partitions and waits until metadata shows them all.
 /// Returns `false` (creating nothing) if it already exists.
 pub(crate) async fn create_topic(bootstrap: &str, topic: &str) -> Result<bool, BoxError> {
+    create_topic_with(bootstrap, topic, PARTITIONS).await
+}
+
+/// [`create_topic`] with `partitions` partitions.
+pub(crate) async fn create_topic_with(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<bool, BoxError> {
     let admin: AdminClient<DefaultClientContext> = base_config(bootstrap).create()?;
     let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
-    let new = NewTopic::new(topic, PARTITIONS, TopicReplication::Fixed(1));
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     for r in admin.create_topics(&[new], &opts).await? {
         match r {
             Ok(_) => {}
@@ -110,13 +119,13 @@ pub(crate) async fn create_topic(bootstrap: &str, topic: &str) -> Result<bool, B
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let last = match count_messages(bootstrap, topic) {
-            Ok(Some((p, _))) if p == PARTITIONS => return Ok(true),
+            Ok(Some((p, _))) if p == partitions => return Ok(true),
             Ok(found) => format!("{} partitions", found.map_or(0, |(p, _)| p)),
             Err(e) => e.to_string(),
         };
         if Instant::now() > deadline {
             return Err(format!(
-                "topic `{topic}` was created but its {PARTITIONS} partitions did not become \
+                "topic `{topic}` was created but its {partitions} partitions did not become \
                  ready within {} s (last: {last})",
                 TIMEOUT.as_secs()
             )

@@ -16,6 +16,7 @@ mod decode;
 mod framework;
 mod handlers;
 mod kafka;
+mod key_ordered;
 mod lecture;
 mod machine;
 mod markdown_file;
@@ -79,6 +80,19 @@ fn init_logs() {
 }
 
 async fn run(args: &Args) -> Result<(), BoxError> {
+    if args.key_ordered {
+        let body = key_ordered::run(args.rounds_given, args.smoke).await?;
+        println!("{body}");
+        if let Some(path) = &args.write_markdown {
+            markdown_file::write_section(path, key_ordered::SECTION_ID, &body)?;
+            eprintln!(
+                "wrote section `{}` of {}",
+                key_ordered::SECTION_ID,
+                path.display()
+            );
+        }
+        return Ok(());
+    }
     let bootstrap = kafka::bootstrap();
     kafka::check_reachable(&bootstrap)?;
     let registry = registry::client()?;

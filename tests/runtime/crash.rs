@@ -138,7 +138,7 @@ async fn two_members_ten_random_kills_while_producing() {
             g.handled().len()
         );
         // Alternate the handler shape of the replacement: sequential or key-concurrent.
-        let shape = if rng.next() % 2 == 0 {
+        let shape = if rng.next().is_multiple_of(2) {
             "crash_handler"
         } else {
             "crash_concurrent"
@@ -175,13 +175,13 @@ async fn rolling_restart_of_three_members_under_load() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Deploy: replace each member in turn, the way a Kubernetes rolling update does
     // (SIGTERM, wait for exit, start the new pod).
-    for i in 0..3 {
-        let status = terminate(&mut members[i]);
+    for (i, member) in members.iter_mut().enumerate() {
+        let status = terminate(member);
         assert!(
             status.success(),
             "member {i} did not exit cleanly on SIGTERM: {status}"
         );
-        members[i] = g.spawn("crash_handler", &[]);
+        *member = g.spawn("crash_handler", &[]);
         eprintln!(
             "restarted member {i} (produced {}, handled {})",
             produced.load(Ordering::SeqCst),
