@@ -4,13 +4,22 @@ use std::path::PathBuf;
 
 /// Printed for `--help` and after a flag error.
 pub(crate) const USAGE: &str = "\
-consume-bench: messages/second of a raw rdkafka poll loop vs #[consume] handlers (no-op and
-Avro<T>) on one topic of Confluent-framed Avro records, and the cost of one Avro decode
+consume-bench: messages/second of a raw rdkafka poll loop, #[consume] handlers (no-op and
+Avro<T>), kafkajs (no-op and with @kafkajs/confluent-schema-registry decoding) and Kafka's
+Java consumer (kafka-consumer-perf-test) on one topic of Confluent-framed Avro records; the
+cost of one Avro decode; key-ordered concurrency vs sequential
 
 USAGE: cargo run --release -p consume-bench -- [FLAGS]
+       bench/run        (the full run of issue 7: --all, writes BENCHMARKS.md and bench/charts/)
 
 FLAGS:
-  --messages <N>           messages to produce and read per variant and round (default 1000000)
+  --all                    everything: the side-by-side rounds, the decode micro-benchmark and
+                           the key-ordered run; with --write-markdown it writes all four
+                           sections (side-by-side, framework-overhead, avro, key-ordered)
+  --no-peers               only the in-process variants (a, b1, b2): no kafkajs (c1, c2), no
+                           Java (d), no kafkajs in the key-ordered run
+  --charts <DIR>           write the PNG charts there (with --smoke --all: a temporary dir)
+  --messages <N>           messages to produce and read per variant and round (default 2000000)
   --rounds <R>             measured rounds after the warm-up round (default 5)
   --topic <NAME>           topic to use (default: bench-<millis>, created and deleted by the run);
                            an existing topic is reused if it holds exactly N messages framed
@@ -19,14 +28,15 @@ FLAGS:
                            markdown file
   --decode-iterations <N>  decodes per decoder and repetition in the decode micro-benchmark
                            (default 1000000)
-  --decode-reps <R>        repetitions of the decode micro-benchmark (default 5)
+  --decode-reps <R>        repetitions of the decode micro-benchmark (default 3)
   --librdkafka-defaults    give every variant librdkafka's default fetch settings instead of
                            the shared tuning (see bench/src/tuning.rs)
   --key-ordered            instead: key-ordered concurrency (concurrency = 64) vs sequential,
                            one partition, 1000 keys, 2 ms simulated I/O per message; writes
                            the key-ordered section (--rounds applies, default 3)
   --smoke                  tiny run (20000 messages, 1 round, no warm-up, 10000 decodes x 2)
-                           that fails unless every variant reads every message; never writes
+                           that fails unless every variant reads every message (and, with
+                           --all, draws the charts into a temporary dir); never writes
                            markdown
   -h, --help               this text
 
@@ -34,13 +44,17 @@ ENVIRONMENT:
   KAFKA_BOOTSTRAP          Kafka's PLAINTEXT listener (default 127.0.0.1:9092, started by infra/up)
   SCHEMA_REGISTRY_URL      Confluent-compatible schema registry
                            (default http://127.0.0.1:8081/apis/ccompat/v7, started by infra/up)
-  RUST_LOG                 log filter for stderr (default warn)";
+  RUST_LOG                 log filter for stderr (default warn)
+  NODE, JAVA_HOME          the node and java used for (c) and (d) (default: from PATH)
+  BENCH_KAFKA_LIBS         Kafka's jars (default infra/kafka/target/libs, installed by infra/up)
+  BENCH_FONT               a .ttf for the charts' text (default: DejaVu/Liberation Sans)
+  BENCH_COMMAND            the command shown in the markdown (bench/run sets it)";
 
-const DEFAULT_MESSAGES: u64 = 1_000_000;
+const DEFAULT_MESSAGES: u64 = 2_000_000;
 const DEFAULT_ROUNDS: usize = 5;
 const SMOKE_MESSAGES: u64 = 20_000;
 const DEFAULT_DECODE_ITERATIONS: u64 = 1_000_000;
-const DEFAULT_DECODE_REPS: usize = 5;
+const DEFAULT_DECODE_REPS: usize = 3;
 const SMOKE_DECODE_ITERATIONS: u64 = 10_000;
 const SMOKE_DECODE_REPS: usize = 2;
 
@@ -69,6 +83,12 @@ pub(crate) struct Args {
     pub(crate) key_ordered: bool,
     /// `--rounds` as given (`None`: the benchmark's default).
     pub(crate) rounds_given: Option<usize>,
+    /// Run everything (side by side, decode, key-ordered).
+    pub(crate) all: bool,
+    /// Skip the other stacks (kafkajs, Java).
+    pub(crate) no_peers: bool,
+    /// Where to write the charts.
+    pub(crate) charts: Option<PathBuf>,
 }
 
 /// The result of parsing.
@@ -91,6 +111,9 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     let mut smoke = false;
     let mut librdkafka_defaults = false;
     let mut key_ordered = false;
+    let mut all = false;
+    let mut no_peers = false;
+    let mut charts = None;
     let mut it = argv.into_iter();
     while let Some(flag) = it.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -107,6 +130,9 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
             "-h" | "--help" => return Ok(Parsed::Help),
             "--smoke" => smoke = true,
             "--key-ordered" => key_ordered = true,
+            "--all" => all = true,
+            "--no-peers" => no_peers = true,
+            "--charts" => charts = Some(PathBuf::from(value("a directory")?)),
             "--librdkafka-defaults" => librdkafka_defaults = true,
             "--messages" => messages = Some(number::<u64>(&name, &value("a number")?)?),
             "--rounds" => rounds = Some(number::<usize>(&name, &value("a number")?)?),
@@ -122,6 +148,9 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     if smoke && write_markdown.is_some() {
         return Err("--smoke never writes markdown: drop --write-markdown".to_owned());
     }
+    if all && key_ordered {
+        return Err("--all already includes --key-ordered".to_owned());
+    }
     let args = Args {
         messages: messages.unwrap_or(if smoke {
             SMOKE_MESSAGES
@@ -131,6 +160,9 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
         rounds: rounds.unwrap_or(if smoke { 1 } else { DEFAULT_ROUNDS }),
         rounds_given: rounds,
         key_ordered,
+        all,
+        no_peers,
+        charts,
         warmup: !smoke,
         topic,
         write_markdown,
@@ -182,10 +214,11 @@ mod tests {
         let a = run(&[]).unwrap();
         assert_eq!(
             (a.messages, a.rounds, a.warmup, a.smoke),
-            (1_000_000, 5, true, false)
+            (2_000_000, 5, true, false)
         );
         assert!(a.topic.is_none() && a.write_markdown.is_none() && !a.librdkafka_defaults);
-        assert_eq!((a.decode_iterations, a.decode_reps), (1_000_000, 5));
+        assert!(!a.all && !a.no_peers && a.charts.is_none());
+        assert_eq!((a.decode_iterations, a.decode_reps), (1_000_000, 3));
         assert!(run(&["--librdkafka-defaults"]).unwrap().librdkafka_defaults);
     }
 
@@ -207,6 +240,9 @@ mod tests {
         assert_eq!((a.decode_iterations, a.decode_reps), (2000, 7));
         assert_eq!(a.topic.as_deref(), Some("t"));
         assert_eq!(a.write_markdown, Some(PathBuf::from("B.md")));
+        let a = run(&["--all", "--no-peers", "--charts", "c"]).unwrap();
+        assert!(a.all && a.no_peers);
+        assert_eq!(a.charts, Some(PathBuf::from("c")));
     }
 
     #[test]
@@ -224,6 +260,8 @@ mod tests {
         assert!(run(&["--rounds", "0"]).is_err());
         assert!(run(&["--decode-reps", "0"]).is_err());
         assert!(run(&["--bogus"]).is_err());
+        assert!(run(&["--all", "--key-ordered"]).is_err());
+        assert!(run(&["--charts"]).is_err());
         assert_eq!(parse(["--help".to_owned()]), Ok(Parsed::Help));
     }
 }

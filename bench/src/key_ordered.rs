@@ -1,7 +1,9 @@
 //! `--key-ordered`: key-ordered concurrency (`concurrency = 64`) against sequential
 //! per-partition handling, on one partition holding 1 000 keys, with a handler doing 2 ms of
-//! simulated I/O. Reports both rates, their ratio and per-key order violations (which must
-//! be 0), measured in alternating order over several rounds.
+//! simulated I/O; and, unless `--no-peers`, the seed's kafkajs `eachMessage` with
+//! `partitionsConsumedConcurrently` on the same topic (a Node child process, see
+//! `peers.rs`). Reports the rates, their ratios and per-key order violations (which must be
+//! 0), measured in rotating order over several rounds.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -16,8 +18,30 @@ use crate::BoxError;
 use crate::handlers::{KO_PARALLEL, KO_SEQUENTIAL};
 use crate::kafka;
 use crate::machine::Machine;
+use crate::peers::{self, NodeRun};
 use crate::report::thousands;
 use crate::stats::{median, ratio};
+
+/// The kafkajs variant's name in the schedule (not a `#[consume]` handler).
+const KO_KAFKAJS: &str = "kafkajs";
+/// `partitionsConsumedConcurrently` given to kafkajs: the seed's best case (more than the
+/// topic's partitions, so every partition is processed at once).
+const KAFKAJS_PARTITIONS_CONCURRENTLY: u32 = 4;
+
+/// The medians of one key-ordered run, for the comparison table and the chart.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyOrdered {
+    /// The markdown section.
+    pub(crate) body: String,
+    /// Median msgs/s, sequential per partition.
+    pub(crate) sequential: f64,
+    /// Median msgs/s, key-parallel (`concurrency = 64`).
+    pub(crate) parallel: f64,
+    /// Median msgs/s of kafkajs with `partitionsConsumedConcurrently` (if it ran).
+    pub(crate) kafkajs: Option<f64>,
+    /// Order violations over every variant and round (0, or the run fails).
+    pub(crate) violations: u64,
+}
 
 /// The simulated I/O of every call.
 pub(crate) const SIMULATED_IO: Duration = Duration::from_millis(2);
@@ -69,8 +93,14 @@ struct Measured {
     violations: u64,
 }
 
-/// Runs the benchmark; returns the markdown section.
-pub(crate) async fn run(rounds: Option<usize>, smoke: bool) -> Result<String, BoxError> {
+/// Runs the benchmark; returns the markdown section and the medians. `command` is the
+/// command line shown in the section.
+pub(crate) async fn run(
+    rounds: Option<usize>,
+    smoke: bool,
+    with_kafkajs: bool,
+    command: &str,
+) -> Result<KeyOrdered, BoxError> {
     let bootstrap = kafka::bootstrap();
     kafka::check_reachable(&bootstrap)?;
     let machine = Machine::detect();
@@ -90,37 +120,82 @@ pub(crate) async fn run(rounds: Option<usize>, smoke: bool) -> Result<String, Bo
     eprintln!("key-ordered: {par_n} messages, {KEYS} keys, 1 partition, {rounds} round(s)");
     let mut seq = Vec::new();
     let mut par = Vec::new();
+    let mut kjs = Vec::new();
+    let mut variants = vec![KO_SEQUENTIAL, KO_PARALLEL];
+    if with_kafkajs {
+        variants.push(KO_KAFKAJS);
+    }
     for r in 0..rounds {
-        let order = if r % 2 == 0 {
-            [KO_SEQUENTIAL, KO_PARALLEL]
-        } else {
-            [KO_PARALLEL, KO_SEQUENTIAL]
-        };
+        let mut order = variants.clone();
+        order.rotate_left(r % variants.len());
         for handler in order {
             let n = if handler == KO_PARALLEL { par_n } else { seq_n };
             let group = format!("consume-bench-ko-{millis}-{r}-{handler}");
-            let m = measure(&bootstrap, &topic, handler, &group, n).await?;
+            let m = if handler == KO_KAFKAJS {
+                measure_kafkajs(&bootstrap, &topic, &group, n).await?
+            } else {
+                measure(&bootstrap, &topic, handler, &group, n).await?
+            };
             eprintln!(
                 "round {}: {handler}: {} msgs/s, {} order violations",
                 r + 1,
                 thousands(m.rate),
                 m.violations
             );
-            if handler == KO_PARALLEL {
-                par.push(m);
-            } else {
-                seq.push(m);
+            match handler {
+                KO_PARALLEL => par.push(m),
+                KO_KAFKAJS => kjs.push(m),
+                _ => seq.push(m),
             }
         }
     }
     if let Err(e) = kafka::delete_topic(&bootstrap, &topic).await {
         eprintln!("warning: could not delete topic `{topic}`: {e}");
     }
-    let violations: u64 = seq.iter().chain(&par).map(|m| m.violations).sum();
+    let violations: u64 = seq
+        .iter()
+        .chain(&par)
+        .chain(&kjs)
+        .map(|m| m.violations)
+        .sum();
     if violations > 0 {
         return Err(format!("{violations} per-key order violations").into());
     }
-    Ok(section(&machine, &seq, &par, par_n, seq_n))
+    let rates = |v: &[Measured]| median(v.iter().map(|m| m.rate).collect());
+    Ok(KeyOrdered {
+        body: section(command, &machine, &seq, &par, &kjs, par_n, seq_n),
+        sequential: rates(&seq),
+        parallel: rates(&par),
+        kafkajs: (!kjs.is_empty()).then(|| rates(&kjs)),
+        violations,
+    })
+}
+
+/// kafkajs `eachMessage` with `partitionsConsumedConcurrently` and the same 2 ms timer per
+/// message, in a Node child process with the fresh group `group`, until it handled `n`.
+async fn measure_kafkajs(
+    bootstrap: &str,
+    topic: &str,
+    group: &str,
+    n: u64,
+) -> Result<Measured, BoxError> {
+    let (b, t, g) = (bootstrap.to_owned(), topic.to_owned(), group.to_owned());
+    let r = tokio::task::spawn_blocking(move || {
+        peers::run_node(&NodeRun {
+            bootstrap: &b,
+            topic: &t,
+            group: &g,
+            count: n,
+            registry: None,
+            concurrency: KAFKAJS_PARTITIONS_CONCURRENTLY,
+            sleep_ms: u64::try_from(SIMULATED_IO.as_millis()).unwrap_or(2),
+        })
+    })
+    .await??;
+    Ok(Measured {
+        rate: r.measurement.rate(),
+        violations: r.violations,
+    })
 }
 
 /// Produces `n` messages: message `i` has key `learner-{i % KEYS}` and value `i / KEYS`
@@ -218,24 +293,24 @@ async fn measure(
 
 /// The markdown section.
 fn section(
+    command: &str,
     machine: &Machine,
     seq: &[Measured],
     par: &[Measured],
+    kjs: &[Measured],
     par_n: u64,
     seq_n: u64,
 ) -> String {
     let seq_rates: Vec<f64> = seq.iter().map(|m| m.rate).collect();
     let par_rates: Vec<f64> = par.iter().map(|m| m.rate).collect();
-    let (s, p) = (median(seq_rates), median(par_rates));
+    let kjs_rates: Vec<f64> = kjs.iter().map(|m| m.rate).collect();
+    let (s, p, k) = (median(seq_rates), median(par_rates), median(kjs_rates));
     let mut out = String::new();
     let _ = writeln!(
         out,
         "## Key-ordered concurrency vs sequential per partition\n"
     );
-    let _ = writeln!(
-        out,
-        "- Command: `cargo run --release -p consume-bench -- --key-ordered --write-markdown BENCHMARKS.md`"
-    );
+    let _ = writeln!(out, "- Command: `{command}`");
     let _ = writeln!(out, "- Machine: {}", machine.one_line());
     let _ = writeln!(
         out,
@@ -245,36 +320,67 @@ fn section(
          partition), timed over {seq_n} messages. Key-parallel: the same handler with \
          `concurrency = 64`, timed over {par_n} messages. Each variant starts from offset 0 \
          with a fresh group; the clock runs from its first handled message to the last \
-         counted one (group join excluded); rounds alternate which runs first.",
+         counted one (group join excluded); the variants' order rotates from round to round.",
         SIMULATED_IO.as_millis()
     );
+    if !kjs.is_empty() {
+        let _ = writeln!(
+            out,
+            "- kafkajs (the seed's stack): `eachMessage` awaiting a {} ms `setTimeout` per \
+             message, `partitionsConsumedConcurrently: {KAFKAJS_PARTITIONS_CONCURRENTLY}` (its \
+             only concurrency setting), timed over {seq_n} messages in a Node child process \
+             (`tests/interop/node/bench_consume.js --sleep-ms`), same order check. kafkajs \
+             processes each partition one message at a time, so on this one-partition topic it \
+             cannot overlap calls whatever the setting; with P partitions it would reach at \
+             most P× its rate here.",
+            SIMULATED_IO.as_millis()
+        );
+    }
     let _ = writeln!(
         out,
         "- Order check: every handled message's sequence number must be exactly one more than \
          the previous one of its key.\n"
     );
+    let with_kjs = !kjs.is_empty();
     let _ = writeln!(
         out,
-        "| round | sequential, msgs/s | key-parallel (`concurrency = 64`), msgs/s | ratio | order violations |"
+        "| round | sequential, msgs/s | key-parallel (`concurrency = 64`), msgs/s | ratio |{} order violations |",
+        if with_kjs {
+            " kafkajs `partitionsConsumedConcurrently`, msgs/s | key-parallel / kafkajs |"
+        } else {
+            ""
+        }
     );
-    let _ = writeln!(out, "|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "|---:|---:|---:|---:|{}---:|",
+        if with_kjs { "---:|---:|" } else { "" }
+    );
     for (i, (a, b)) in seq.iter().zip(par).enumerate() {
+        let kjs_cells = kjs.get(i).map_or_else(String::new, |k| {
+            format!(" {} | {:.1}× |", thousands(k.rate), ratio(b.rate, k.rate))
+        });
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.1}× | {} |",
+            "| {} | {} | {} | {:.1}× |{kjs_cells} {} |",
             i + 1,
             thousands(a.rate),
             thousands(b.rate),
             ratio(b.rate, a.rate),
-            a.violations + b.violations
+            a.violations + b.violations + kjs.get(i).map_or(0, |k| k.violations)
         );
     }
     let _ = writeln!(
         out,
-        "| **median** | **{}** | **{}** | **{:.1}×** | **0** |\n",
+        "| **median** | **{}** | **{}** | **{:.1}×** |{} **0** |\n",
         thousands(s),
         thousands(p),
-        ratio(p, s)
+        ratio(p, s),
+        if with_kjs {
+            format!(" **{}** | **{:.1}×** |", thousands(k), ratio(p, k))
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         out,

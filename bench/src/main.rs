@@ -1,17 +1,23 @@
 //! `consume-bench`: how many messages per second the `#[consume]` runtime gets through, with
-//! a no-op handler and with an `Avro<T>` handler, compared with a bare rdkafka poll loop, on
-//! one topic of Confluent-framed Avro records produced once; and what one Avro decode costs.
+//! a no-op handler and with an `Avro<T>` handler, compared with a bare rdkafka poll loop,
+//! kafkajs (the seed's stack, with and without `@kafkajs/confluent-schema-registry`
+//! decoding) and Kafka's Java consumer, on one topic of Confluent-framed Avro records
+//! produced once; what one Avro decode costs; and key-ordered concurrency vs sequential.
 //!
 //! ```text
-//! cargo run --release -p consume-bench -- --messages 1000000 --rounds 5 --write-markdown BENCHMARKS.md
-//! cargo run --release -p consume-bench -- --smoke
+//! bench/run                                        # the full run (issue 7), ≤ 5 minutes
+//! cargo run --release -p consume-bench -- --all --smoke   # seconds: the harness still works
+//! cargo run --release -p consume-bench -- --no-peers      # only a, b1, b2
 //! ```
 //!
-//! Needs Kafka and the schema registry (`infra/up`). Progress goes to stderr, the markdown
-//! result to stdout.
+//! Needs Kafka and the schema registry (`infra/up`), and for the peers kafkajs
+//! (`tests/interop/setup.sh`) and Kafka's jars (`infra/up`). Progress goes to stderr, the
+//! markdown result to stdout.
 
 mod args;
 mod avro_report;
+mod charts;
+mod comparison;
 mod decode;
 mod framework;
 mod handlers;
@@ -21,6 +27,7 @@ mod lecture;
 mod machine;
 mod markdown_file;
 mod measure;
+mod peers;
 mod produce;
 mod raw;
 mod registry;
@@ -31,8 +38,9 @@ mod setup;
 mod stats;
 mod tuning;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use args::{Args, Parsed};
 use machine::Machine;
@@ -80,11 +88,18 @@ fn init_logs() {
 }
 
 async fn run(args: &Args) -> Result<(), BoxError> {
+    let started = Instant::now();
     if args.key_ordered {
-        let body = key_ordered::run(args.rounds_given, args.smoke).await?;
-        println!("{body}");
+        let ko = key_ordered::run(
+            args.rounds_given,
+            args.smoke,
+            !args.no_peers,
+            &command_line(),
+        )
+        .await?;
+        println!("{}", ko.body);
         if let Some(path) = &args.write_markdown {
-            markdown_file::write_section(path, key_ordered::SECTION_ID, &body)?;
+            markdown_file::write_section(path, key_ordered::SECTION_ID, &ko.body)?;
             eprintln!(
                 "wrote section `{}` of {}",
                 key_ordered::SECTION_ID,
@@ -114,6 +129,12 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         group_prefix: format!("consume-bench-{millis}"),
         tuning: tuning::selected(args.librdkafka_defaults),
         registry,
+        registry_url: registry::url(),
+        variants: if args.no_peers {
+            rounds::RUST_VARIANTS.to_vec()
+        } else {
+            rounds::ALL_VARIANTS.to_vec()
+        },
     };
     let measured = async {
         if created {
@@ -150,6 +171,14 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     let (n, reps) = (args.decode_iterations, args.decode_reps);
     let decode = tokio::task::spawn_blocking(move || decode::run(n, reps)).await??;
 
+    let ko = if args.all {
+        eprintln!("key-ordered run…");
+        // Three rounds (one in a smoke run), whatever --rounds says for the throughput rounds.
+        Some(key_ordered::run(None, args.smoke, !args.no_peers, &command_line()).await?)
+    } else {
+        None
+    };
+
     let report = Report {
         command: command_line(),
         machine: &machine,
@@ -162,27 +191,110 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     };
     let body = report::section(&report);
     let avro_body = avro_report::section(&report);
+    let charts_dir = charts_dir(args);
+    if let Some(dir) = &charts_dir {
+        let rows = comparison::ratio_rows(&rounds, ko.as_ref());
+        comparison::write_charts(dir, &rounds, &target.variants, &rows, ko.as_ref())?;
+        eprintln!("wrote the charts into {}", dir.display());
+    }
+    let peer_versions = if args.no_peers {
+        "none (`--no-peers`)".to_owned()
+    } else {
+        peers::versions()
+    };
+    let charts_link = match (&charts_dir, &args.write_markdown) {
+        (Some(dir), Some(md)) => Some(relative_to(dir, md)),
+        (Some(dir), None) => Some(dir.display().to_string()),
+        _ => None,
+    };
+    let side_body = comparison::section(
+        &report,
+        &comparison::Extras {
+            variants: &target.variants,
+            key_ordered: ko.as_ref(),
+            peer_versions: &peer_versions,
+            charts: charts_link.as_deref(),
+        },
+    );
+    if args.all {
+        println!("{side_body}\n");
+    }
     println!("{body}\n{avro_body}");
+    if let Some(k) = &ko {
+        println!("\n{}", k.body);
+    }
     if let Some(path) = &args.write_markdown {
+        if args.all {
+            markdown_file::write_section(path, comparison::SECTION_ID, &side_body)?;
+        }
         markdown_file::write_section(path, SECTION_ID, &body)?;
         markdown_file::write_section(path, AVRO_SECTION_ID, &avro_body)?;
-        eprintln!(
-            "wrote sections `{SECTION_ID}` and `{AVRO_SECTION_ID}` of {}",
-            path.display()
-        );
+        if let Some(k) = &ko {
+            markdown_file::write_section(path, key_ordered::SECTION_ID, &k.body)?;
+        }
+        eprintln!("wrote the sections into {}", path.display());
+    }
+    if let Some(dir) = charts_dir.filter(|_| args.smoke && args.charts.is_none()) {
+        let _ = std::fs::remove_dir_all(dir);
     }
     if args.smoke {
         eprintln!(
-            "smoke: OK, all three variants read all {} records and every decoder returned the \
-             encoded record (smoke-sized rates mean nothing)",
-            args.messages
+            "smoke: OK, every variant ({}) read all {} records{}, every decoder returned the \
+             encoded record{} (smoke-sized rates mean nothing)",
+            target
+                .variants
+                .iter()
+                .map(|v| v.letter())
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.messages,
+            if args.no_peers {
+                ""
+            } else {
+                " (kafkajs with the expected checksums)"
+            },
+            if args.all {
+                ", the key-ordered run kept every key in order and the charts were drawn"
+            } else {
+                ""
+            },
         );
     }
+    eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 
-/// How this run was started, as a `cargo run` command.
+/// Where the charts go: `--charts`, or a temporary directory for `--smoke --all` (removed
+/// afterwards), or nowhere.
+fn charts_dir(args: &Args) -> Option<PathBuf> {
+    args.charts.clone().or_else(|| {
+        (args.smoke && args.all).then(|| {
+            std::env::temp_dir().join(format!("consume-bench-smoke-charts-{}", std::process::id()))
+        })
+    })
+}
+
+/// `dir` as a link from the markdown file `md` (relative when `dir` is under `md`'s
+/// directory, else as given).
+fn relative_to(dir: &Path, md: &Path) -> String {
+    let base = md.parent().unwrap_or_else(|| Path::new(""));
+    let (d, b) = (absolute(dir), absolute(base));
+    d.strip_prefix(&b)
+        .map_or_else(|_| dir.display().to_string(), |r| r.display().to_string())
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// How this run was started: `BENCH_COMMAND` (set by `bench/run`), else as a `cargo run`
+/// command.
 fn command_line() -> String {
+    if let Ok(c) = std::env::var("BENCH_COMMAND")
+        && !c.is_empty()
+    {
+        return c;
+    }
     let flags: Vec<String> = std::env::args().skip(1).collect();
     let mut cmd = "cargo run --release -p consume-bench".to_owned();
     if !flags.is_empty() {

@@ -6,23 +6,33 @@ use std::time::Duration;
 pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The variants, in the order of the table's columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Variant {
     /// (a) a raw rdkafka `BaseConsumer` poll loop.
     Raw,
-    /// (b) a no-op `#[consume]` handler run by `consume_runtime::Runtime`.
+    /// (b1) a no-op `#[consume]` handler run by `consume_runtime::Runtime`.
     Framework,
-    /// (c) a `#[consume]` handler taking `Avro<LectureProgress>`.
+    /// (b2) a `#[consume]` handler taking `Avro<LectureProgress>`.
     Avro,
+    /// (c1) kafkajs `eachMessage`, no-op (a Node child process).
+    KafkajsNoop,
+    /// (c2) kafkajs `eachMessage` + `@kafkajs/confluent-schema-registry` decode (the seed's
+    /// stack; a Node child process).
+    KafkajsAvro,
+    /// (d) Kafka's Java consumer through `kafka-consumer-perf-test` (a JVM child process).
+    Java,
 }
 
 impl Variant {
-    /// Short label used in the table's "order" column.
-    pub(crate) fn letter(self) -> char {
+    /// Short label used in tables ("a", "b1", …).
+    pub(crate) fn letter(self) -> &'static str {
         match self {
-            Variant::Raw => 'a',
-            Variant::Framework => 'b',
-            Variant::Avro => 'c',
+            Variant::Raw => "a",
+            Variant::Framework => "b1",
+            Variant::Avro => "b2",
+            Variant::KafkajsNoop => "c1",
+            Variant::KafkajsAvro => "c2",
+            Variant::Java => "d",
         }
     }
 
@@ -32,6 +42,9 @@ impl Variant {
             Variant::Raw => "raw rdkafka BaseConsumer",
             Variant::Framework => "#[consume] handler",
             Variant::Avro => "#[consume] Avro<T> handler",
+            Variant::KafkajsNoop => "kafkajs eachMessage",
+            Variant::KafkajsAvro => "kafkajs eachMessage + decode",
+            Variant::Java => "Java kafka-consumer-perf-test",
         }
     }
 
@@ -41,7 +54,18 @@ impl Variant {
             Variant::Raw => "raw",
             Variant::Framework => "framework",
             Variant::Avro => "avro",
+            Variant::KafkajsNoop => "kafkajs",
+            Variant::KafkajsAvro => "kafkajs-avro",
+            Variant::Java => "java",
         }
+    }
+
+    /// Whether the variant runs in a child process of another language (Node, JVM).
+    pub(crate) fn is_peer(self) -> bool {
+        matches!(
+            self,
+            Variant::KafkajsNoop | Variant::KafkajsAvro | Variant::Java
+        )
     }
 }
 
@@ -59,6 +83,14 @@ pub(crate) struct Measurement {
 }
 
 impl Measurement {
+    /// Nothing read (a variant that did not run).
+    pub(crate) const ZERO: Self = Self {
+        read: 0,
+        timed: 0,
+        elapsed: Duration::ZERO,
+        bytes: 0,
+    };
+
     /// Records per second over the timed interval.
     pub(crate) fn rate(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();

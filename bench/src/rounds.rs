@@ -1,17 +1,29 @@
-//! The schedule: an unmeasured warm-up round, then rounds rotating the variants' order
-//! (a, b, c; b, c, a; c, a, b; …), each variant with a fresh consumer group every time.
+//! The schedule: an unmeasured warm-up round of the in-process variants, then rounds rotating
+//! the variants' order (a, b1, b2, c1, c2, d; b1, b2, c1, c2, d, a; …), each variant with a
+//! fresh consumer group every time.
 
 use std::time::Duration;
 
 use consume_runtime::SchemaRegistry;
 
 use crate::measure::{Measurement, STALL_TIMEOUT, Variant};
+use crate::peers::{self, NodeRun};
 use crate::report::thousands;
 use crate::stats::Round;
-use crate::{BoxError, framework, handlers, raw};
+use crate::{BoxError, framework, handlers, lecture, raw};
 
-/// The variants in table order.
-pub(crate) const VARIANTS: [Variant; 3] = [Variant::Raw, Variant::Framework, Variant::Avro];
+/// Every variant, in table order.
+pub(crate) const ALL_VARIANTS: [Variant; 6] = [
+    Variant::Raw,
+    Variant::Framework,
+    Variant::Avro,
+    Variant::KafkajsNoop,
+    Variant::KafkajsAvro,
+    Variant::Java,
+];
+
+/// The in-process variants only (`--no-peers`).
+pub(crate) const RUST_VARIANTS: [Variant; 3] = [Variant::Raw, Variant::Framework, Variant::Avro];
 
 /// What every run reads.
 pub(crate) struct Target {
@@ -23,62 +35,74 @@ pub(crate) struct Target {
     pub(crate) expected: u64,
     /// Prefix of this invocation's group ids (unique per invocation).
     pub(crate) group_prefix: String,
-    /// librdkafka settings given to every variant.
+    /// librdkafka settings given to every librdkafka-based variant.
     pub(crate) tuning: &'static [(&'static str, &'static str)],
-    /// The schema registry holding the topic's value schema (used by (c)).
+    /// The schema registry holding the topic's value schema (used by (b2)).
     pub(crate) registry: SchemaRegistry,
+    /// Its URL (given to (c2)).
+    pub(crate) registry_url: String,
+    /// The variants to run, in table order.
+    pub(crate) variants: Vec<Variant>,
 }
 
-/// The order of round `number` (1-based): [`VARIANTS`] rotated by `number - 1`.
-pub(crate) fn order(number: usize) -> [Variant; 3] {
-    let mut o = VARIANTS;
-    o.rotate_left(number.saturating_sub(1) % VARIANTS.len());
+/// The order of round `number` (1-based): `variants` rotated by `number - 1`.
+pub(crate) fn order(number: usize, variants: &[Variant]) -> Vec<Variant> {
+    let mut o = variants.to_vec();
+    if !o.is_empty() {
+        let by = number.saturating_sub(1) % o.len();
+        o.rotate_left(by);
+    }
     o
 }
 
-/// Runs the warm-up (if asked) and `rounds` measured rounds. Fails as soon as a variant
-/// does not read every record.
+/// Runs the warm-up (if asked: each in-process variant once, which also brings the topic
+/// into the page cache; the other stacks start a fresh process per run anyway) and `rounds`
+/// measured rounds. Fails as soon as a variant does not read every record.
 pub(crate) async fn run_all(
     target: &Target,
     rounds: usize,
     warmup: bool,
 ) -> Result<Vec<Round>, BoxError> {
+    // Σ watched_seconds over the topic: what (c2) must report after decoding every record.
+    let watched_sum: u64 = if target.variants.contains(&Variant::KafkajsAvro) {
+        (0..target.expected)
+            .map(|seq| u64::try_from(lecture::record(seq).watched_seconds).unwrap_or(0))
+            .sum()
+    } else {
+        0
+    };
     if warmup {
-        for v in VARIANTS {
-            run_variant(target, v, "warmup").await?;
+        for v in target.variants.iter().filter(|v| !v.is_peer()) {
+            run_variant(target, *v, "warmup", watched_sum).await?;
         }
     }
     let mut out = Vec::with_capacity(rounds);
     for number in 1..=rounds {
-        let order = order(number);
+        let order = order(number, &target.variants);
         let label = format!("r{number}");
-        let (mut raw, mut framework, mut avro) = (None, None, None);
-        for v in order {
-            let m = run_variant(target, v, &label).await?;
-            let slot = match v {
-                Variant::Raw => &mut raw,
-                Variant::Framework => &mut framework,
-                Variant::Avro => &mut avro,
-            };
-            *slot = Some(m);
+        let mut results = Vec::with_capacity(order.len());
+        for v in &order {
+            let m = run_variant(target, *v, &label, watched_sum).await?;
+            results.push((*v, m));
         }
-        let (Some(raw), Some(framework), Some(avro)) = (raw, framework, avro) else {
-            return Err(format!("round {number} did not run every variant").into());
-        };
         out.push(Round {
             number,
             order,
-            raw,
-            framework,
-            avro,
+            results,
         });
     }
     Ok(out)
 }
 
 /// One variant, once, with its own fresh group.
-async fn run_variant(t: &Target, v: Variant, label: &str) -> Result<Measurement, BoxError> {
+async fn run_variant(
+    t: &Target,
+    v: Variant,
+    label: &str,
+    watched_sum: u64,
+) -> Result<Measurement, BoxError> {
     let group = format!("{}-{}-{label}", t.group_prefix, v.tag());
+    let mut extra = String::new();
     let m = match v {
         Variant::Raw => {
             let (bootstrap, topic, expected) = (t.bootstrap.clone(), t.topic.clone(), t.expected);
@@ -89,19 +113,63 @@ async fn run_variant(t: &Target, v: Variant, label: &str) -> Result<Measurement,
         }
         Variant::Framework => framework::run(t, handlers::NOOP, &group).await?,
         Variant::Avro => framework::run(t, handlers::AVRO, &group).await?,
+        Variant::KafkajsNoop | Variant::KafkajsAvro => {
+            let decode = v == Variant::KafkajsAvro;
+            let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
+            let (url, count) = (t.registry_url.clone(), t.expected);
+            let r = tokio::task::spawn_blocking(move || {
+                peers::run_node(&NodeRun {
+                    bootstrap: &bootstrap,
+                    topic: &topic,
+                    group: &g,
+                    count,
+                    registry: decode.then_some(url.as_str()),
+                    concurrency: 1,
+                    sleep_ms: 0,
+                })
+            })
+            .await??;
+            let want = if decode {
+                watched_sum
+            } else {
+                count * lecture::FRAMED_BYTES as u64
+            };
+            if r.checksum != want {
+                return Err(format!(
+                    "{} ({label}) reported checksum {} instead of {want} (Σ {} over the topic)",
+                    v.name(),
+                    r.checksum,
+                    if decode {
+                        "decoded watched_seconds"
+                    } else {
+                        "payload lengths"
+                    }
+                )
+                .into());
+            }
+            r.measurement
+        }
+        Variant::Java => {
+            let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
+            let count = t.expected;
+            let r =
+                tokio::task::spawn_blocking(move || peers::run_java(&bootstrap, &topic, &g, count))
+                    .await??;
+            extra = format!(
+                "  (join {} ms excluded; {} msgs/s with it)",
+                r.rebalance_ms,
+                thousands(r.with_join_rate)
+            );
+            r.measurement
+        }
     };
     eprintln!(
-        "  {label:>6} ({}) {:<27} {:>9} records in {:>8.3} s  {:>11} msgs/s{}",
+        "  {label:>6} ({:<2}) {:<29} {:>9} records in {:>8.3} s  {:>11} msgs/s{extra}",
         v.letter(),
         v.name(),
         m.read,
         m.elapsed.as_secs_f64(),
         thousands(m.rate()),
-        if m.bytes > 0 {
-            format!("  ({} payload bytes)", m.bytes)
-        } else {
-            String::new()
-        },
     );
     if !m.complete(t.expected) {
         return Err(format!(
@@ -126,9 +194,12 @@ mod tests {
     #[test]
     fn orders_rotate() {
         use Variant::{Avro as C, Framework as B, Raw as A};
-        assert_eq!(order(1), [A, B, C]);
-        assert_eq!(order(2), [B, C, A]);
-        assert_eq!(order(3), [C, A, B]);
-        assert_eq!(order(4), [A, B, C]);
+        let v = [A, B, C];
+        assert_eq!(order(1, &v), [A, B, C]);
+        assert_eq!(order(2, &v), [B, C, A]);
+        assert_eq!(order(3, &v), [C, A, B]);
+        assert_eq!(order(4, &v), [A, B, C]);
+        assert_eq!(order(2, &ALL_VARIANTS)[5], Variant::Raw);
+        assert!(order(1, &[]).is_empty());
     }
 }

@@ -8,29 +8,34 @@ pub(crate) struct Round {
     /// 1-based round number.
     pub(crate) number: usize,
     /// The order the variants ran in.
-    pub(crate) order: [Variant; 3],
-    /// Variant (a).
-    pub(crate) raw: Measurement,
-    /// Variant (b).
-    pub(crate) framework: Measurement,
-    /// Variant (c).
-    pub(crate) avro: Measurement,
+    pub(crate) order: Vec<Variant>,
+    /// Each variant's measurement (every variant of `order` exactly once).
+    pub(crate) results: Vec<(Variant, Measurement)>,
 }
 
 impl Round {
-    /// The measurement of `v`.
-    pub(crate) fn of(&self, v: Variant) -> &Measurement {
-        match v {
-            Variant::Raw => &self.raw,
-            Variant::Framework => &self.framework,
-            Variant::Avro => &self.avro,
-        }
+    /// The measurement of `v` (a zero measurement if `v` did not run).
+    pub(crate) fn of(&self, v: Variant) -> Measurement {
+        self.results
+            .iter()
+            .find(|(w, _)| *w == v)
+            .map_or(Measurement::ZERO, |(_, m)| *m)
     }
 
     /// `v`'s rate / the raw rate in this round.
     pub(crate) fn ratio(&self, v: Variant) -> f64 {
-        ratio(self.of(v).rate(), self.raw.rate())
+        self.ratio_of(v, Variant::Raw)
     }
+
+    /// `num`'s rate / `den`'s rate in this round.
+    pub(crate) fn ratio_of(&self, num: Variant, den: Variant) -> f64 {
+        ratio(self.of(num).rate(), self.of(den).rate())
+    }
+}
+
+/// The median rate of `v` over `rounds`.
+pub(crate) fn median_rate(rounds: &[Round], v: Variant) -> f64 {
+    median(rounds.iter().map(|r| r.of(v).rate()).collect())
 }
 
 /// Medians of one variant compared with (a) over the rounds.
@@ -48,8 +53,8 @@ pub(crate) struct Summary {
 
 /// Summarizes variant `v` against (a) (all zero when there are no rounds).
 pub(crate) fn summarize(rounds: &[Round], v: Variant) -> Summary {
-    let raw_median = median(rounds.iter().map(|r| r.raw.rate()).collect());
-    let v_median = median(rounds.iter().map(|r| r.of(v).rate()).collect());
+    let raw_median = median_rate(rounds, Variant::Raw);
+    let v_median = median_rate(rounds, v);
     Summary {
         raw_median,
         median: v_median,
@@ -103,10 +108,12 @@ mod tests {
     fn summary_of_rounds() {
         let round = |n, a, b, c| Round {
             number: n,
-            order: [Variant::Raw, Variant::Framework, Variant::Avro],
-            raw: m(a),
-            framework: m(b),
-            avro: m(c),
+            order: vec![Variant::Raw, Variant::Framework, Variant::Avro],
+            results: vec![
+                (Variant::Raw, m(a)),
+                (Variant::Framework, m(b)),
+                (Variant::Avro, m(c)),
+            ],
         };
         let rounds = [
             round(1, 100, 90, 80),
@@ -122,5 +129,10 @@ mod tests {
         assert_eq!(c.median, 100.0);
         assert_eq!(c.median_ratio, 0.8);
         assert_eq!(rounds[0].ratio(Variant::Raw), 1.0);
+        assert!(
+            (rounds[0].ratio_of(Variant::Avro, Variant::Framework) - 80.0 / 90.0).abs() < 1e-12
+        );
+        assert_eq!(rounds[0].of(Variant::Java).rate(), 0.0);
+        assert_eq!(rounds[0].ratio(Variant::Java), 0.0);
     }
 }

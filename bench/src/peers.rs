@@ -1,0 +1,355 @@
+//! Variants (c1), (c2) and (d): consumers of other stacks, each started as a child process
+//! with its own fresh group, reporting its own count and time.
+//!
+//! - (c1), (c2): `tests/interop/node/bench_consume.js`, kafkajs `eachMessage` one message at
+//!   a time (no-op, or `registry.decode` of `@kafkajs/confluent-schema-registry`), installed
+//!   by `tests/interop/setup.sh`. It prints one JSON line; its clock starts at its first
+//!   message.
+//! - (d): Kafka's `ConsumerPerformance` (`kafka-consumer-perf-test`) from the jars `infra/up`
+//!   installed, run with the JVM options of Kafka's own `kafka-consumer-perf-test.sh`. Its
+//!   `fetch.time.ms` is the time from `KafkaConsumer` creation to the last record minus the
+//!   group join (the tool's `rebalance.time.ms`): JVM start and join are excluded, the first
+//!   fetch and the JIT warm-up are included (see [`parse_java`]).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::BoxError;
+use crate::measure::Measurement;
+
+/// The repository root (the bench crate's parent).
+fn repo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The kafkajs benchmark script.
+pub(crate) fn node_script() -> PathBuf {
+    repo_dir().join("tests/interop/node/bench_consume.js")
+}
+
+/// What the Node script should do.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeRun<'a> {
+    /// Kafka's bootstrap servers.
+    pub(crate) bootstrap: &'a str,
+    /// Topic to read from the beginning.
+    pub(crate) topic: &'a str,
+    /// Fresh group id.
+    pub(crate) group: &'a str,
+    /// Records to read.
+    pub(crate) count: u64,
+    /// Decode every value through this registry (`None`: no-op).
+    pub(crate) registry: Option<&'a str>,
+    /// `partitionsConsumedConcurrently`.
+    pub(crate) concurrency: u32,
+    /// Simulated I/O per message, ms (0: none).
+    pub(crate) sleep_ms: u64,
+}
+
+/// What the Node script reported.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NodeReport {
+    /// The measurement (clock from its first record to the last).
+    pub(crate) measurement: Measurement,
+    /// Sum of payload lengths (no-op) or of decoded `watched_seconds` (decode).
+    pub(crate) checksum: u64,
+    /// Per-key order violations (only with simulated I/O).
+    pub(crate) violations: u64,
+}
+
+/// Runs the kafkajs script to completion (blocking: call it from a blocking thread).
+pub(crate) fn run_node(r: &NodeRun<'_>) -> Result<NodeReport, BoxError> {
+    let script = node_script();
+    let modules = script.with_file_name("node_modules");
+    if !modules.join("kafkajs").is_dir() {
+        return Err(format!(
+            "kafkajs is not installed in {} (run tests/interop/setup.sh)",
+            modules.display()
+        )
+        .into());
+    }
+    // Generous: the whole run at 20 000 msgs/s (or simulated I/O rate) plus a minute.
+    let per_msg_ms = (r.sleep_ms + 1).max(1) as f64 / 20.0;
+    let timeout_ms = 60_000 + (r.count as f64 * per_msg_ms) as u64;
+    let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
+    let mut cmd = Command::new(&node);
+    cmd.arg(&script)
+        .args([
+            "--brokers",
+            r.bootstrap,
+            "--topic",
+            r.topic,
+            "--group",
+            r.group,
+        ])
+        .args(["--count", &r.count.to_string()])
+        .args(["--concurrency", &r.concurrency.to_string()])
+        .args(["--sleep-ms", &r.sleep_ms.to_string()])
+        .args(["--timeout-ms", &timeout_ms.to_string()]);
+    if let Some(url) = r.registry {
+        cmd.args(["--registry", url]);
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("starting `{node} {}`: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "the kafkajs benchmark ({}) exited with {} (its stderr is above)",
+            script.display(),
+            out.status
+        )
+        .into());
+    }
+    parse_node(&stdout)
+}
+
+/// Parses the script's JSON line (the last non-empty line of stdout).
+pub(crate) fn parse_node(stdout: &str) -> Result<NodeReport, BoxError> {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .ok_or("the kafkajs benchmark printed nothing")?;
+    let v: serde_json::Value = serde_json::from_str(line)
+        .map_err(|e| format!("the kafkajs benchmark printed `{line}`: {e}"))?;
+    let num = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_f64)
+            .ok_or_else(|| format!("the kafkajs benchmark's `{line}` has no number `{k}`"))
+    };
+    let elapsed_ms = num("elapsed_ms")?;
+    Ok(NodeReport {
+        measurement: Measurement {
+            read: num("count")? as u64,
+            timed: num("timed")? as u64,
+            elapsed: Duration::from_secs_f64(elapsed_ms.max(0.0) / 1000.0),
+            bytes: 0,
+        },
+        checksum: num("checksum")? as u64,
+        violations: num("violations")? as u64,
+    })
+}
+
+/// The JVM options Kafka's `bin/kafka-consumer-perf-test.sh` uses (`KAFKA_HEAP_OPTS=-Xmx512M`
+/// and `kafka-run-class.sh`'s default performance options), so (d) runs as Kafka ships it.
+const JVM_OPTS: [&str; 7] = [
+    "-Xmx512M",
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-Djava.awt.headless=true",
+];
+
+/// What `kafka-consumer-perf-test` reported.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct JavaReport {
+    /// Records over `fetch.time.ms` (join excluded).
+    pub(crate) measurement: Measurement,
+    /// The tool's `rebalance.time.ms` (subscribe to first assignment).
+    pub(crate) rebalance_ms: u64,
+    /// The tool's `nMsg.sec` (join included).
+    pub(crate) with_join_rate: f64,
+}
+
+/// Runs Kafka's consumer performance tool on `topic` with group `group` until it read
+/// `count` records (blocking: call it from a blocking thread).
+pub(crate) fn run_java(
+    bootstrap: &str,
+    topic: &str,
+    group: &str,
+    count: u64,
+) -> Result<JavaReport, BoxError> {
+    let infra = repo_dir().join("infra");
+    let libs = std::env::var_os("BENCH_KAFKA_LIBS")
+        .map_or_else(|| infra.join("kafka/target/libs"), PathBuf::from);
+    let has_jar = std::fs::read_dir(&libs).is_ok_and(|d| {
+        d.filter_map(Result::ok).any(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with("kafka-tools-") && n.ends_with(".jar")
+        })
+    });
+    if !has_jar {
+        return Err(format!(
+            "Kafka's jars (kafka-tools-*.jar) are not in {} (run infra/up)",
+            libs.display()
+        )
+        .into());
+    }
+    let java = std::env::var_os("JAVA_HOME").map_or_else(
+        || PathBuf::from("java"),
+        |h| PathBuf::from(h).join("bin/java"),
+    );
+    let out = Command::new(&java)
+        .args(JVM_OPTS)
+        .arg(format!(
+            "-Dlog4j2.configurationFile={}",
+            infra.join("kafka/log4j2.properties").display()
+        ))
+        .arg("-Dkafka.root.level=WARN")
+        .arg("-cp")
+        .arg(libs.join("*"))
+        .arg("org.apache.kafka.tools.ConsumerPerformance")
+        .args([
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            topic,
+            "--group",
+            group,
+        ])
+        .args(["--num-records", &count.to_string(), "--timeout", "60000"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("starting {}: {e}", java.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "kafka-consumer-perf-test exited with {}; its output:\n{stdout}",
+            out.status
+        )
+        .into());
+    }
+    parse_java(&stdout)
+}
+
+/// Parses the tool's summary line: `start.time, end.time, data.consumed.in.MB, MB.sec,
+/// data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec,
+/// fetch.nMsg.sec`.
+///
+/// The tool's clock starts right after `new KafkaConsumer(…)` and stops after the last
+/// record; `fetch.time.ms` subtracts the time from `subscribe` to the first assignment. So
+/// JVM start-up, class loading of the client and the group join are excluded, while the
+/// first `ListOffsets`/fetch round trip after the assignment and the JIT's warm-up are
+/// included (ours start at the first record instead). The timed records are all of them
+/// over `fetch.time.ms`, with millisecond resolution.
+pub(crate) fn parse_java(stdout: &str) -> Result<JavaReport, BoxError> {
+    if let Some(w) = stdout.lines().find(|l| l.starts_with("WARNING")) {
+        return Err(format!("kafka-consumer-perf-test: {w}").into());
+    }
+    let fields: Vec<&str> = stdout
+        .lines()
+        .rev()
+        .map(|l| l.split(',').map(str::trim).collect::<Vec<_>>())
+        .find(|f| f.len() == 10 && f[4].parse::<u64>().is_ok())
+        .ok_or_else(|| {
+            format!("no summary line in kafka-consumer-perf-test's output:\n{stdout}")
+        })?;
+    let int = |i: usize| {
+        fields[i]
+            .parse::<u64>()
+            .map_err(|e| format!("kafka-consumer-perf-test field {i} `{}`: {e}", fields[i]))
+    };
+    let float = |i: usize| {
+        fields[i]
+            .parse::<f64>()
+            .map_err(|e| format!("kafka-consumer-perf-test field {i} `{}`: {e}", fields[i]))
+    };
+    let read = int(4)?;
+    Ok(JavaReport {
+        measurement: Measurement {
+            read,
+            timed: read,
+            elapsed: Duration::from_millis(int(7)?),
+            bytes: 0,
+        },
+        rebalance_ms: int(6)?,
+        with_join_rate: float(5)?,
+    })
+}
+
+/// The peers' versions, one line: Node, kafkajs, the schema-registry client, the JVM and
+/// Kafka's client jar (`?` where unknown).
+pub(crate) fn versions() -> String {
+    let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
+    let node_v = Command::new(&node)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "?".to_owned());
+    let modules = node_script().with_file_name("node_modules");
+    let package = |name: &str| {
+        std::fs::read_to_string(modules.join(name).join("package.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v.get("version").and_then(|v| v.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    let java = std::env::var_os("JAVA_HOME").map_or_else(
+        || PathBuf::from("java"),
+        |h| PathBuf::from(h).join("bin/java"),
+    );
+    // `java -version` prints e.g. `openjdk version "17.0.15" 2025-04-15` on stderr.
+    let java_v = Command::new(&java)
+        .arg("-version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "?".to_owned());
+    let libs = repo_dir().join("infra/kafka/target/libs");
+    let clients = std::fs::read_dir(&libs)
+        .ok()
+        .and_then(|d| {
+            d.filter_map(Result::ok).find_map(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.strip_prefix("kafka-clients-")
+                    .and_then(|r| r.strip_suffix(".jar"))
+                    .map(str::to_owned)
+            })
+        })
+        .unwrap_or_else(|| "?".to_owned());
+    format!(
+        "Node {node_v}, kafkajs {}, @kafkajs/confluent-schema-registry {}; {java_v} (`java -version`), \
+         Kafka clients {clients}",
+        package("kafkajs"),
+        package("@kafkajs/confluent-schema-registry"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_report() {
+        let r = parse_node(
+            "\n{\"count\":1000,\"timed\":999,\"elapsed_ms\":500,\"join_ms\":120.5,\"checksum\":100000,\"violations\":0}\n",
+        )
+        .unwrap();
+        assert_eq!((r.measurement.read, r.measurement.timed), (1000, 999));
+        assert!((r.measurement.rate() - 1998.0).abs() < 1e-6);
+        assert_eq!((r.checksum, r.violations), (100_000, 0));
+        assert!(parse_node("").is_err());
+        assert!(parse_node("{\"count\":1}").is_err());
+    }
+
+    #[test]
+    fn java_summary() {
+        let out = "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n\
+                   2026-11-24 21:40:28:996, 2026-11-24 21:40:30:309, 215.5304, 164.1511, 2000000, 1523229.2460, 316, 997, 216.1789, 2006018.0542\n";
+        let r = parse_java(out).unwrap();
+        assert_eq!(r.measurement.read, 2_000_000);
+        assert_eq!(r.measurement.elapsed, Duration::from_millis(997));
+        assert!((r.measurement.rate() - 2_006_018.05).abs() < 1.0);
+        assert_eq!(r.rebalance_ms, 316);
+        assert!((r.with_join_rate - 1_523_229.246).abs() < 1e-3);
+        assert!(parse_java("WARNING: Exiting before consuming the expected number of messages: timeout (10 ms) exceeded.\n").is_err());
+        assert!(parse_java("nothing\n").is_err());
+    }
+}
