@@ -21,7 +21,7 @@ mod memory;
 mod mongo;
 
 pub use memory::MemoryStore;
-pub use mongo::{BUCKETS_COLLECTION, MongoStore};
+pub use mongo::{BUCKETS_COLLECTION, Guard, MongoStore};
 
 /// A boxed future returned by [`Store`] methods.
 pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, StoreError>>;

@@ -40,8 +40,14 @@ use super::{
 pub const BUCKETS_COLLECTION: &str = "training_buckets";
 /// Rounds of read-and-write before [`StoreError::Conflict`].
 const MAX_ROUNDS: u32 = 8;
-/// Update statements per `update` command (keeps each command far below 16 MiB).
+/// Update statements per `update` command on MongoDB (keeps each command far below 16 MiB).
 const STATEMENTS_PER_COMMAND: usize = 500;
+/// Update statements per `update` command on FerretDB 1.24: its `update` keeps the SQLite
+/// query of every statement that matched a document open until the whole command ends, and its
+/// pool has 100 connections per database, so a command with more than ~100 matching statements
+/// (or a few concurrent ones summing to that) waits forever. 25 leaves room for four
+/// concurrent writers.
+const FERRETDB_STATEMENTS_PER_COMMAND: usize = 25;
 /// `_id`s per `find` when reading versions.
 const IDS_PER_FIND: usize = 1_000;
 /// MongoDB's duplicate-key error: an upsert whose `{_id, v}` guard did not match.
@@ -55,12 +61,27 @@ fn totals_projection() -> Document {
     }
 }
 
+/// How a bucket update is guarded against a concurrent writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Filter `{_id, v}`: a compare-and-set on the version (MongoDB, where `_id` is indexed in
+    /// any filter and single-document updates are atomic).
+    Version,
+    /// Filter `{_id}` only (FerretDB: it pushes a filter down to SQLite only when it is exactly
+    /// `{_id: <string>}`, and scans the whole collection otherwise; its updates are not atomic
+    /// either, so a version filter would not be a real compare-and-set there). Correct under
+    /// the one-writer-per-bucket rule; see `docs/training-storage.md`.
+    IdOnly,
+}
+
 /// The MongoDB store. Cheap to share behind an `Arc`; the driver pools connections.
 #[derive(Debug, Clone)]
 pub struct MongoStore {
     db: Database,
     buckets: Collection<Document>,
     ops: Arc<OpsCounter>,
+    guard: Guard,
+    statements_per_command: usize,
 }
 
 impl MongoStore {
@@ -83,13 +104,34 @@ impl MongoStore {
         }));
         let client = Client::with_options(opts)?;
         let db = client.database(database);
+        let info = db.run_command(doc! { "buildInfo": 1 }).await?;
+        let ferretdb = info.contains_key("ferretdbVersion");
+        let (guard, statements_per_command) = if ferretdb {
+            (Guard::IdOnly, FERRETDB_STATEMENTS_PER_COMMAND)
+        } else {
+            (Guard::Version, STATEMENTS_PER_COMMAND)
+        };
         let store = Self {
             buckets: db.collection(BUCKETS_COLLECTION),
             db,
             ops,
+            guard,
+            statements_per_command,
         };
         store.ensure_indexes().await?;
         Ok(store)
+    }
+
+    /// The guard in use (chosen at connect: [`Guard::IdOnly`] on FerretDB).
+    pub fn guard(&self) -> Guard {
+        self.guard
+    }
+
+    /// Overrides the guard (tests; or to force the version guard on FerretDB, at the cost of a
+    /// collection scan per bucket written).
+    pub fn with_guard(mut self, guard: Guard) -> Self {
+        self.guard = guard;
+        self
     }
 
     /// Connects with `MONGODB_URI` (default `mongodb://127.0.0.1:27017/?directConnection=true`)
@@ -192,10 +234,15 @@ impl MongoStore {
                 if batch.is_empty() {
                     return false;
                 }
-                writes.push((id.clone(), batch.len(), statement(id, key, v, batch, now)));
+                let guard = (self.guard == Guard::Version).then_some(v);
+                writes.push((
+                    id.clone(),
+                    batch.len(),
+                    statement(id, key, guard, batch, now),
+                ));
                 true
             });
-            for chunk in writes.chunks(STATEMENTS_PER_COMMAND) {
+            for chunk in writes.chunks(self.statements_per_command) {
                 let conflicted = self.write(chunk).await?;
                 for (i, (id, fresh, _)) in chunk.iter().enumerate() {
                     if !conflicted.contains(&i) {
@@ -284,8 +331,15 @@ impl MongoStore {
     }
 }
 
-/// The update statement adding `fresh` to bucket `id`, guarded by its version `v` (0: absent).
-fn statement(id: &str, key: &BucketKey, v: i64, fresh: &[&RefinedEvent], now: i64) -> Document {
+/// The update statement adding `fresh` to bucket `id`, guarded by its version `v` (0: absent)
+/// when one is given.
+fn statement(
+    id: &str,
+    key: &BucketKey,
+    v: Option<i64>,
+    fresh: &[&RefinedEvent],
+    now: i64,
+) -> Document {
     let seconds: i64 = fresh.iter().map(|e| i64::from(e.seconds())).sum();
     let mut set = doc! { "updated_at": now };
     for e in fresh {
@@ -295,8 +349,12 @@ fn statement(id: &str, key: &BucketKey, v: i64, fresh: &[&RefinedEvent], now: i6
     }
     let ids: Vec<&str> = fresh.iter().map(|e| e.event_id.as_str()).collect();
     let docs: Vec<Document> = fresh.iter().map(|e| event_doc(e)).collect();
+    let mut q = doc! { "_id": id };
+    if let Some(v) = v {
+        q.insert("v", v);
+    }
     doc! {
-        "q": { "_id": id, "v": v },
+        "q": q,
         "u": {
             "$setOnInsert": {
                 "learner_id": &key.learner_id,
@@ -309,7 +367,8 @@ fn statement(id: &str, key: &BucketKey, v: i64, fresh: &[&RefinedEvent], now: i6
             "$set": set,
         },
         // A guard that does not match makes the upsert insert a second `_id`: error 11000,
-        // reported per statement, which tells exactly which bucket to retry.
+        // reported per statement, which tells exactly which bucket to retry. Without a
+        // version guard, 11000 still reports two writers creating the same new bucket.
         "upsert": true,
     }
 }
