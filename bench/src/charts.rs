@@ -97,7 +97,8 @@ pub(crate) fn bars(
     } else {
         builder.x_label_area_size(8).y_label_area_size(8);
     }
-    let mut chart = builder.build_cartesian_2d((0..n).into_segmented(), 0.0..top)?;
+    // `(0..k).into_segmented()` has a segment for every value in 0..=k: k = n - 1 gives n.
+    let mut chart = builder.build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)?;
     {
         let mut mesh = chart.configure_mesh();
         mesh.disable_x_mesh().light_line_style(WHITE.mix(0.0));
@@ -169,6 +170,8 @@ pub(crate) fn short(v: f64) -> String {
         format!("{:.1}k", v / 1e3)
     } else if a >= 10.0 {
         format!("{v:.0}")
+    } else if a == 0.0 {
+        "0".to_owned()
     } else {
         format!("{v:.2}")
     }

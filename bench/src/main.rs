@@ -277,7 +277,10 @@ fn charts_dir(args: &Args) -> Option<PathBuf> {
 /// `dir` as a link from the markdown file `md` (relative when `dir` is under `md`'s
 /// directory, else as given).
 fn relative_to(dir: &Path, md: &Path) -> String {
-    let base = md.parent().unwrap_or_else(|| Path::new(""));
+    let base = md
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
     let (d, b) = (absolute(dir), absolute(base));
     d.strip_prefix(&b)
         .map_or_else(|_| dir.display().to_string(), |r| r.display().to_string())

@@ -133,8 +133,8 @@ pub(crate) fn common_tail(r: &Report<'_>) -> String {
     );
     let _ = writeln!(
         out,
-        "- Method: {}{} measured round{} rotating the order of the variants ({} in round 1, \
-         then shifted by one each round); a fresh consumer group per variant and round; each \
+        "- Method: {}{} measured round{} rotating the order of the variants ({} in round 1; \
+         see the side-by-side section for the rule); a fresh consumer group per variant and round; each \
          clock runs from the first record received (a) or handled (b1, b2) to the last, so \
          group join and shutdown are excluded; (b1) and (b2) read the runtime's `handled` \
          counter every 5 ms from a plain thread (see `bench/src/sampler.rs`)",
