@@ -131,7 +131,7 @@ async fn daily_cap_is_28800(store: &dyn Store) {
 }
 
 async fn attended_needs_check_in_and_identity(store: &dyn Store) {
-    let events = vec![
+    let events = [
         attendance("a1", "l1", "c1", AttendanceKind::CheckIn, DAY0),
         attendance("a2", "l1", "c1", AttendanceKind::IdentityVerified, DAY0 + 5),
         attendance("a3", "l1", "c1", AttendanceKind::CheckOut, DAY0 + 9),

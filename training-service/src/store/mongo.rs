@@ -53,6 +53,14 @@ const IDS_PER_FIND: usize = 1_000;
 /// MongoDB's duplicate-key error: an upsert whose `{_id, v}` guard did not match.
 const DUPLICATE_KEY: i64 = 11_000;
 
+/// What an `update` command did.
+enum Outcome {
+    /// Every statement took effect but these (indexes), which must be retried.
+    Known(HashSet<usize>),
+    /// The reply does not say which statements took effect.
+    Unknown,
+}
+
 /// The fields of a bucket that make its totals (everything but the events).
 fn totals_projection() -> Document {
     doc! {
@@ -205,6 +213,7 @@ impl MongoStore {
             .into_iter()
             .map(|(k, batch)| (k.id(), (k, batch)))
             .collect();
+        let mut uncertain: HashSet<String> = HashSet::new();
         let mut round = 0;
         while !pending.is_empty() {
             round += 1;
@@ -226,11 +235,21 @@ impl MongoStore {
                 let (v, stored) = existing
                     .get(id)
                     .map_or((0, None), |(v, ids)| (*v, Some(ids)));
-                let before = batch.len();
                 if let Some(stored) = stored {
-                    batch.retain(|e| !stored.contains(&e.event_id));
+                    batch.retain(|e| {
+                        if !stored.contains(&e.event_id) {
+                            return true;
+                        }
+                        // Stored by an earlier round whose outcome we could not tell, or
+                        // by an earlier delivery.
+                        if uncertain.remove(&e.event_id) {
+                            report.applied += 1;
+                        } else {
+                            report.duplicates += 1;
+                        }
+                        false
+                    });
                 }
-                report.duplicates += before - batch.len();
                 if batch.is_empty() {
                     return false;
                 }
@@ -243,13 +262,25 @@ impl MongoStore {
                 true
             });
             for chunk in writes.chunks(self.statements_per_command) {
-                let conflicted = self.write(chunk).await?;
-                for (i, (id, fresh, _)) in chunk.iter().enumerate() {
-                    if !conflicted.contains(&i) {
-                        pending.remove(id);
-                        report.applied += fresh;
-                        report.buckets_written += 1;
-                        self.ops.writes(1);
+                match self.write(chunk).await? {
+                    Outcome::Known(conflicted) => {
+                        for (i, (id, fresh, _)) in chunk.iter().enumerate() {
+                            if !conflicted.contains(&i) {
+                                pending.remove(id);
+                                report.applied += fresh;
+                                report.buckets_written += 1;
+                                self.ops.writes(1);
+                            }
+                        }
+                    }
+                    Outcome::Unknown => {
+                        // Some statements may have been applied: the next round re-reads the
+                        // buckets and skips whatever landed.
+                        for (id, _, _) in chunk {
+                            if let Some((_, batch)) = pending.get(id) {
+                                uncertain.extend(batch.iter().map(|e| e.event_id.clone()));
+                            }
+                        }
                     }
                 }
             }
@@ -257,12 +288,11 @@ impl MongoStore {
         Ok(report)
     }
 
-    /// Sends one `update` command; returns the indexes of the statements whose version guard
-    /// did not match (someone else wrote the bucket in between).
-    async fn write(
-        &self,
-        chunk: &[(String, usize, Document)],
-    ) -> Result<HashSet<usize>, StoreError> {
+    /// Sends one `update` command. Returns which statements hit a stale guard or a concurrent
+    /// insert (error 11000), or [`Outcome::Unknown`] when the reply does not account for every
+    /// statement: FerretDB stops at the first write error even with `ordered: false` and then
+    /// omits `n`.
+    async fn write(&self, chunk: &[(String, usize, Document)]) -> Result<Outcome, StoreError> {
         let updates: Vec<Document> = chunk.iter().map(|(_, _, s)| s.clone()).collect();
         let reply = self
             .db
@@ -279,10 +309,7 @@ impl MongoStore {
                 let index = usize::try_from(int(e, "index")).unwrap_or(usize::MAX);
                 let code = int(e, "code");
                 let Some((id, _, _)) = chunk.get(index) else {
-                    return Err(StoreError::Database(format!(
-                        "update reply names statement {index} of {}",
-                        chunk.len()
-                    )));
+                    return Ok(Outcome::Unknown);
                 };
                 if code == DUPLICATE_KEY {
                     conflicted.insert(index);
@@ -298,15 +325,12 @@ impl MongoStore {
             return Err(StoreError::Database(format!("write concern error: {wce}")));
         }
         let expected = chunk.len() - conflicted.len();
-        let n = usize::try_from(int(&reply, "n")).unwrap_or(0);
-        if n != expected {
-            // Cannot tell which statements took effect: fail the call. Retrying is safe, since
-            // the buckets' event ids make re-application a no-op.
-            return Err(StoreError::Database(format!(
-                "update matched {n} buckets, expected {expected}; retry the batch"
-            )));
+        match reply.get("n") {
+            Some(Bson::Int32(_) | Bson::Int64(_)) if int(&reply, "n") == expected as i64 => {
+                Ok(Outcome::Known(conflicted))
+            }
+            _ => Ok(Outcome::Unknown),
         }
-        Ok(conflicted)
     }
 
     async fn totals_of(
