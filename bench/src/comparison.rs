@@ -386,7 +386,8 @@ pub(crate) fn section(r: &Report<'_>, x: &Extras<'_>) -> String {
          (d) pays ≈ one fetch round trip more)\n",
     );
     out.push_str(
-        "- (e) RustStream (`ruststream-rdkafka`) is not measured: see the note below the table\n",
+        "- (e) RustStream (`ruststream-rdkafka`) is not measured: see \"Targets of issue 7\" \
+         below the section\n",
     );
     let _ = writeln!(
         out,
