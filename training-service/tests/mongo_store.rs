@@ -88,11 +88,11 @@ async fn a_stale_version_guard_is_reported_as_duplicate_key() {
 
 #[tokio::test]
 async fn operations_per_1000_events() {
-    // 5 000 events of one day from 200 learners, each in one course, in batches of 1 000 (what
+    // 3 000 events of one day from 200 learners, each in one course, in batches of 1 000 (what
     // a batch handler sees under load), with 2 % resent duplicates.
     let store = mongo_store().await;
     let mut rng = Lcg(41);
-    let mut events: Vec<_> = (0..5_000)
+    let mut events: Vec<_> = (0..3_000)
         .map(|i| {
             let l = rng.below(200);
             let (learner, course) = (format!("learner-{l:03}"), format!("course-{}", l % 5));

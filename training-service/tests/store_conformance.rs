@@ -286,19 +286,19 @@ async fn a_big_batch_costs_a_handful_of_commands(store: &dyn Store) {
     let used = store.ops().since(before);
     assert_eq!(r.applied, 1000);
     assert!(r.buckets_written <= 150, "{r:?}");
-    // One read, then the bucket updates in as few commands as the server allows (MongoDB: one;
+    // One read (maybe split in two), then the bucket updates in as few commands as the server allows (MongoDB: one;
     // FerretDB: 25 statements per command, see docs/training-storage.md).
     assert!(
-        used.commands <= 1 + r.buckets_written.div_ceil(25) as u64,
+        used.commands <= 2 + r.buckets_written.div_ceil(25) as u64,
         "{} commands for 1000 events ({used:?}, {r:?})",
         used.commands
     );
     assert_eq!(used.document_writes, r.buckets_written as u64);
-    // A redelivery reads and writes nothing new.
+    // A redelivery only reads (a `find`, plus a `getMore` if the server splits the reply).
     let before = store.ops();
     store.apply(&events).await.expect("again");
     let used = store.ops().since(before);
-    assert!(used.commands <= 1, "{used:?}");
+    assert!(used.commands <= 2, "{used:?}");
     assert_eq!(used.document_writes, 0);
     assert_eq!(
         store.learner_training("learner-07").await.expect("read"),
