@@ -129,7 +129,11 @@ fn create_topics(config: &Config, topics: &[(String, i32)]) -> Result<(), Error>
         .iter()
         .map(|(t, n)| NewTopic::new(t, *n, TopicReplication::Fixed(-1)))
         .collect();
-    let opts = AdminOptions::new().operation_timeout(Some(config.boot_timeout));
+    // Both timeouts: the broker's for the operation, ours for the request itself (without
+    // it, a cluster that never answers CreateTopics would hang the boot).
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(config.boot_timeout))
+        .request_timeout(Some(config.boot_timeout));
     let results =
         futures::executor::block_on(admin.create_topics(&new, &opts)).map_err(|source| {
             Error::Kafka {

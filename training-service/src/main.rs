@@ -1,6 +1,158 @@
-//! The training-hours service (under construction: see the project's issues).
+//! `training-service`: consumes learners' activity from Kafka and keeps every learner's
+//! training time exact, in MongoDB, behind an HTTP API with a live dashboard.
+//! `training-service --help` lists the commands; without `KAFKA_BROKERS` it runs a
+//! self-contained demo.
 
-fn main() {
-    eprintln!("training-service: not implemented yet");
-    std::process::exit(2);
+mod avro_types;
+mod cli;
+mod consumers;
+mod demo;
+mod service;
+mod simulate;
+mod topics;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use consume_runtime::{Config, Publisher, Runtime};
+use training_service::auth::JwtSecret;
+use training_service::store::{MemoryStore, MongoStore, Store};
+
+use cli::Command;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,librdkafka=warn".into()),
+        )
+        .init();
+    let command = match cli::parse(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("training-service: {e}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        Command::Help => {
+            println!("{}", cli::USAGE);
+            Ok(())
+        }
+        Command::Serve => serve().await,
+        Command::Simulate(c) => simulate(c).await,
+        Command::Reconcile => return reconcile().await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("training-service: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn http_addr() -> Result<SocketAddr, String> {
+    let v = std::env::var("TRAINING_HTTP_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".to_owned());
+    v.parse()
+        .map_err(|e| format!("TRAINING_HTTP_ADDR={v:?} is not an address: {e}"))
+}
+
+async fn mongo_store() -> Result<Arc<dyn Store>, String> {
+    let uri = std::env::var("MONGODB_URI").map_err(|_| "MONGODB_URI is not set".to_owned())?;
+    let db = std::env::var("TRAINING_DB").unwrap_or_else(|_| "training".to_owned());
+    let store = MongoStore::connect(&uri, &db)
+        .await
+        .map_err(|e| format!("connecting to MongoDB: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+async fn serve() -> Result<(), String> {
+    let addr = http_addr()?;
+    if std::env::var_os("KAFKA_BROKERS").is_none() {
+        return demo::run(addr).await;
+    }
+    let secret = JwtSecret::from_env().map_err(|e| e.to_string())?;
+    let store: Arc<dyn Store> = if std::env::var_os("MONGODB_URI").is_some() {
+        mongo_store().await?
+    } else {
+        tracing::warn!("MONGODB_URI is not set: totals are kept in memory and lost on exit");
+        Arc::new(MemoryStore::new())
+    };
+    let runtime = Runtime::from_env().map_err(|e| e.to_string())?;
+    let (runtime, counters) = service::with_app(runtime, &store);
+    let (shutdown, trigger) = service::shutdown_on_signal();
+    service::run(
+        service::Service {
+            runtime,
+            counters,
+            store,
+            addr,
+            secret,
+        },
+        shutdown,
+        trigger,
+    )
+    .await
+}
+
+async fn simulate(c: simulate::SimConfig) -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let registry = consume_runtime::schema_registry::RegistryConfig::from_env()
+        .ok_or("SCHEMA_REGISTRY_URL is not set")?;
+    let registry =
+        consume_runtime::SchemaRegistry::new(registry).map_err(|e| e.to_string())?;
+    let publisher = Publisher::new(&config, Some(registry)).map_err(|e| e.to_string())?;
+    let truth = simulate::run(&c, &publisher).await?;
+    eprintln!(
+        "simulate: sent {} ({} distinct valid events, {} duplicate sends, {} invalid) for {} learners{}",
+        truth.sent,
+        truth.unique_valid,
+        truth.duplicates,
+        truth.invalid,
+        truth.learners.len(),
+        c.truth
+            .as_ref()
+            .map(|p| format!("; truth in {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+async fn reconcile() -> ExitCode {
+    let store = match mongo_store().await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("training-service reconcile: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match store.reconcile().await {
+        Ok(report) if report.is_exact() => {
+            println!(
+                "reconcile: {} events over {} learner-course-days; every stored total matches",
+                report.events, report.days
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            println!(
+                "reconcile: {} of {} learner-course-days differ ({} duplicate event ids)",
+                report.differences.len(),
+                report.days,
+                report.duplicate_event_ids.len()
+            );
+            for d in report.differences.iter().take(50) {
+                println!("  {:?}: expected {:?}, stored {:?}", d.key, d.expected, d.stored);
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("training-service reconcile: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

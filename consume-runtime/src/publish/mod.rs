@@ -30,6 +30,9 @@ pub struct Delivered {
     pub offset: i64,
 }
 
+/// Schema ids by type, then topic (few topics per type: a list beats hashing the topic).
+type SchemaIds = HashMap<TypeId, Vec<(Arc<str>, Arc<tokio::sync::OnceCell<u32>>)>>;
+
 /// Publishes to Kafka. Cheap to clone (one producer underneath); create it once. When the
 /// last clone is dropped it flushes (up to 30 s) before closing, so records in flight are not
 /// purged.
@@ -39,8 +42,8 @@ pub struct Publisher {
     registry: Option<SchemaRegistry>,
     auto_register: bool,
     timeout: Duration,
-    /// (topic, type) → schema id.
-    ids: Arc<Mutex<HashMap<(String, TypeId), u32>>>,
+    /// type → (topic, schema id once known).
+    ids: Arc<Mutex<SchemaIds>>,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -86,26 +89,36 @@ impl Publisher {
     }
 
     async fn schema_id<T: AvroSchema>(&self, topic: &str) -> Result<u32, PublishError> {
-        let key = (topic.to_owned(), TypeId::of::<T>());
-        if let Some(id) = self.ids.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        // One cell per (type, topic), looked up without allocating; the first caller
+        // registers (or looks up) the schema and concurrent first callers wait for it, so a
+        // burst of first sends makes one registry request, not one per send.
+        let cell = {
+            let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+            let topics = ids.entry(TypeId::of::<T>()).or_default();
+            match topics.iter().find(|(t, _)| &**t == topic) {
+                Some((_, cell)) => Arc::clone(cell),
+                None => {
+                    let cell = Arc::new(tokio::sync::OnceCell::new());
+                    topics.push((Arc::from(topic), Arc::clone(&cell)));
+                    cell
+                }
+            }
+        };
+        if let Some(id) = cell.get() {
             return Ok(*id);
         }
         let registry = self.registry.as_ref().ok_or(PublishError::NoRegistry)?;
-        let subject = format!("{topic}-value");
-        let id = if self.auto_register {
-            registry.register(&subject, T::SCHEMA).await
-        } else {
-            registry.lookup(&subject, T::SCHEMA).await
-        }
-        .map_err(|e| PublishError::Registry {
-            subject: subject.clone(),
-            source: e,
-        })?;
-        self.ids
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, id);
-        Ok(id)
+        cell.get_or_try_init(|| async {
+            let subject = format!("{topic}-value");
+            if self.auto_register {
+                registry.register(&subject, T::SCHEMA).await
+            } else {
+                registry.lookup(&subject, T::SCHEMA).await
+            }
+            .map_err(|e| PublishError::Registry { subject, source: e })
+        })
+        .await
+        .copied()
     }
 
     /// Encodes `value` with `T`'s schema in the Confluent wire format (subject

@@ -50,6 +50,8 @@ const STATEMENTS_PER_COMMAND: usize = 500;
 const FERRETDB_STATEMENTS_PER_COMMAND: usize = 25;
 /// `_id`s per `find` when reading versions.
 const IDS_PER_FIND: usize = 1_000;
+/// Concurrent `{_id}` reads on FerretDB.
+const FERRETDB_PARALLEL_READS: usize = 16;
 /// MongoDB's duplicate-key error: an upsert whose `{_id, v}` guard did not match.
 const DUPLICATE_KEY: i64 = 11_000;
 
@@ -90,6 +92,9 @@ pub struct MongoStore {
     ops: Arc<OpsCounter>,
     guard: Guard,
     statements_per_command: usize,
+    /// FerretDB only pushes an exact `{_id: <string>}` filter down to SQLite; anything else
+    /// (`$in` included) decodes the whole collection, so buckets are read one `_id` at a time.
+    ferretdb: bool,
 }
 
 impl MongoStore {
@@ -125,6 +130,7 @@ impl MongoStore {
             ops,
             guard,
             statements_per_command,
+            ferretdb,
         };
         store.ensure_indexes().await?;
         Ok(store)
@@ -179,6 +185,28 @@ impl MongoStore {
         ids: &[&String],
     ) -> Result<HashMap<String, (i64, HashSet<String>)>, StoreError> {
         let mut out = HashMap::with_capacity(ids.len());
+        if self.ferretdb {
+            use futures::StreamExt as _;
+            let owned: Vec<String> = ids.iter().map(|id| (*id).clone()).collect();
+            let reads = futures::stream::iter(owned.into_iter().map(|id| {
+                let buckets = self.buckets.clone();
+                async move {
+                    buckets
+                        .find_one(doc! { "_id": id })
+                        .projection(doc! { "v": 1, "ids": 1 })
+                        .await
+                }
+            }))
+            .buffer_unordered(FERRETDB_PARALLEL_READS);
+            let found: Vec<_> = reads.collect().await;
+            for d in found {
+                if let Some(d) = d? {
+                    let (id, v, seen) = versions_of(&d)?;
+                    out.insert(id, (v, seen));
+                }
+            }
+            return Ok(out);
+        }
         for chunk in ids.chunks(IDS_PER_FIND) {
             let mut cursor = self
                 .buckets
@@ -187,16 +215,8 @@ impl MongoStore {
                 .batch_size(u32::try_from(chunk.len()).unwrap_or(u32::MAX))
                 .await?;
             while let Some(d) = cursor.try_next().await? {
-                let id = string(&d, "_id")?;
-                let mut seen = HashSet::new();
-                if let Ok(arr) = d.get_array("ids") {
-                    for b in arr {
-                        if let Bson::String(s) = b {
-                            seen.insert(s.clone());
-                        }
-                    }
-                }
-                out.insert(id, (int(&d, "v"), seen));
+                let (id, v, seen) = versions_of(&d)?;
+                out.insert(id, (v, seen));
             }
         }
         Ok(out)
@@ -431,6 +451,20 @@ fn event_doc(e: &RefinedEvent) -> Document {
         }
     }
     d
+}
+
+/// `_id`, `v` and the event ids of a bucket read with the `{v, ids}` projection.
+fn versions_of(d: &Document) -> Result<(String, i64, HashSet<String>), StoreError> {
+    let id = string(d, "_id")?;
+    let mut seen = HashSet::new();
+    if let Ok(arr) = d.get_array("ids") {
+        for b in arr {
+            if let Bson::String(s) = b {
+                seen.insert(s.clone());
+            }
+        }
+    }
+    Ok((id, int(d, "v"), seen))
 }
 
 fn corrupt(d: &Document, problem: String) -> StoreError {

@@ -1,0 +1,161 @@
+//! The Kafka side of the service: one batch handler per topic, all doing the same thing —
+//! decode each event (`Avro<T>`), refine and validate it (invalid events are dead-lettered
+//! with the reason and never counted), and apply the batch to the store in one call, which
+//! is idempotent by `event_id` (see docs/training-storage.md).
+//!
+//! Each topic has its own consumer group, so a rebalance of one topic never pauses the
+//! others. Keys are learner ids: one partition, hence one writer, per learner and topic.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use consume_runtime::extract::Requirements;
+use consume_runtime::{
+    Avro, Batch, Delivery, FromMessage, HandlerError, Rejection, State, consume,
+};
+use training_service::domain::RefinedEvent;
+use training_service::store::Store;
+
+use crate::avro_types::{AttendanceAvro, LectureAvro, QuizAvro, TrainingEvent};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) counters: Arc<Counters>,
+}
+
+/// Service-level counters, exported on `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// Events applied (counted for the first time).
+    pub(crate) applied: AtomicU64,
+    /// Events whose `event_id` was already counted (redelivery or duplicate send).
+    pub(crate) duplicates: AtomicU64,
+    /// Batches written.
+    pub(crate) batches: AtomicU64,
+}
+
+impl Counters {
+    /// Prometheus text for the counters.
+    pub(crate) fn render(&self) -> String {
+        format!(
+            "# HELP training_events_applied_total Events counted for the first time.\n\
+             # TYPE training_events_applied_total counter\n\
+             training_events_applied_total {}\n\
+             # HELP training_events_duplicate_total Events whose event_id was already counted.\n\
+             # TYPE training_events_duplicate_total counter\n\
+             training_events_duplicate_total {}\n\
+             # HELP training_batches_total Batches applied to the store.\n\
+             # TYPE training_batches_total counter\n\
+             training_batches_total {}\n",
+            self.applied.load(Ordering::Relaxed),
+            self.duplicates.load(Ordering::Relaxed),
+            self.batches.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl App {
+    async fn apply<T>(&self, batch: Batch<Refined<T>>) -> Result<(), HandlerError> {
+        let events: Vec<RefinedEvent> = batch.into_iter().map(|r| r.event).collect();
+        match self.store.apply(&events).await {
+            Ok(report) => {
+                self.counters
+                    .applied
+                    .fetch_add(report.applied as u64, Ordering::Relaxed);
+                self.counters
+                    .duplicates
+                    .fetch_add(report.duplicates as u64, Ordering::Relaxed);
+                self.counters.batches.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            // The database is down or busy: the batch waits and is retried, never skipped.
+            Err(e) if e.is_transient() => Err(HandlerError::unavailable(e)),
+            // A bucket the store cannot read: retried (bounded), then dead-lettered, so an
+            // operator sees it; never counted wrongly.
+            Err(e) => Err(HandlerError::retryable(e)),
+        }
+    }
+}
+
+/// An event decoded from Avro and refined; extraction rejects (permanently, so it is
+/// dead-lettered with the reason) an event the rules refuse, and one whose Kafka key is not
+/// its learner id (it would break one-writer-per-learner).
+pub(crate) struct Refined<T> {
+    event: RefinedEvent,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: TrainingEvent> FromMessage for Refined<T> {
+    async fn from_message(d: &Delivery<'_>) -> Result<Self, Rejection> {
+        let Avro(event) = Avro::<T>::from_message(d).await?;
+        if d.key() != Some(event.learner_id().as_bytes()) {
+            let key = d.key().map(String::from_utf8_lossy);
+            return Err(Rejection::permanent(
+                "Refined",
+                format!(
+                    "the message key {key:?} is not the event's learner_id {:?}",
+                    event.learner_id()
+                ),
+            ));
+        }
+        let event = event
+            .refine()
+            .map_err(|e| Rejection::permanent("Refined", e))?;
+        Ok(Refined {
+            event,
+            _type: PhantomData,
+        })
+    }
+
+    fn requirements(r: &mut Requirements) {
+        Avro::<T>::requirements(r);
+    }
+}
+
+#[consume(
+    topic = "${TRAINING_LECTURE_TOPIC:training.lecture-progress}",
+    group = "${TRAINING_GROUP:training-hours}.lecture-progress",
+    batch = 1000,
+    batch_linger = "5ms",
+    backoff = "100ms",
+    max_backoff = "5s"
+)]
+async fn lecture_progress(
+    batch: Batch<Refined<LectureAvro>>,
+    State(app): State<App>,
+) -> Result<(), HandlerError> {
+    app.apply(batch).await
+}
+
+#[consume(
+    topic = "${TRAINING_ATTENDANCE_TOPIC:training.attendance}",
+    group = "${TRAINING_GROUP:training-hours}.attendance",
+    batch = 1000,
+    batch_linger = "5ms",
+    backoff = "100ms",
+    max_backoff = "5s"
+)]
+async fn attendance(
+    batch: Batch<Refined<AttendanceAvro>>,
+    State(app): State<App>,
+) -> Result<(), HandlerError> {
+    app.apply(batch).await
+}
+
+#[consume(
+    topic = "${TRAINING_QUIZ_TOPIC:training.quiz-submitted}",
+    group = "${TRAINING_GROUP:training-hours}.quiz-submitted",
+    batch = 1000,
+    batch_linger = "5ms",
+    backoff = "100ms",
+    max_backoff = "5s"
+)]
+async fn quiz_submitted(
+    batch: Batch<Refined<QuizAvro>>,
+    State(app): State<App>,
+) -> Result<(), HandlerError> {
+    app.apply(batch).await
+}
