@@ -105,9 +105,9 @@ mod tests {
         assert!(matches!(args(""), Ok(Command::Serve)));
         assert!(matches!(args("reconcile"), Ok(Command::Reconcile)));
         assert!(args("bogus").is_err());
-        let Ok(Command::Simulate(c)) =
-            args("simulate --learners 50 --rate 2_000 --duration 1.5 --duplicates 0.02 --truth t.json")
-        else {
+        let Ok(Command::Simulate(c)) = args(
+            "simulate --learners 50 --rate 2_000 --duration 1.5 --duplicates 0.02 --truth t.json",
+        ) else {
             panic!("simulate");
         };
         assert_eq!((c.learners, c.rate), (50, 2000.0));

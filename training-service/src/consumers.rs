@@ -60,7 +60,13 @@ impl Counters {
 impl App {
     async fn apply<T>(&self, batch: Batch<Refined<T>>) -> Result<(), HandlerError> {
         let events: Vec<RefinedEvent> = batch.into_iter().map(|r| r.event).collect();
-        match self.store.apply(&events).await {
+        // A database that stops answering must not hold the partition forever without a
+        // word: time out, log, retry (re-applying is idempotent, even if the timed-out call
+        // landed after all).
+        let applied = tokio::time::timeout(STORE_TIMEOUT, self.store.apply(&events))
+            .await
+            .map_err(|_| HandlerError::unavailable(StoreTimeout(events.len())))?;
+        match applied {
             Ok(report) => {
                 self.counters
                     .applied
@@ -79,6 +85,26 @@ impl App {
         }
     }
 }
+
+/// How long one batch may take in the store before it is retried.
+const STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The store did not answer in time.
+#[derive(Debug)]
+struct StoreTimeout(usize);
+
+impl std::fmt::Display for StoreTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the store did not finish a batch of {} events within {} s",
+            self.0,
+            STORE_TIMEOUT.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for StoreTimeout {}
 
 /// An event decoded from Avro and refined; extraction rejects (permanently, so it is
 /// dead-lettered with the reason) an event the rules refuse, and one whose Kafka key is not

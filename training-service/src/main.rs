@@ -64,10 +64,18 @@ fn http_addr() -> Result<SocketAddr, String> {
 async fn mongo_store() -> Result<Arc<dyn Store>, String> {
     let uri = std::env::var("MONGODB_URI").map_err(|_| "MONGODB_URI is not set".to_owned())?;
     let db = std::env::var("TRAINING_DB").unwrap_or_else(|_| "training".to_owned());
-    let store = MongoStore::connect(&uri, &db)
-        .await
-        .map_err(|e| format!("connecting to MongoDB: {e}"))?;
-    Ok(Arc::new(store))
+    // The database may still be starting (or busy) when a pod starts: retry for a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match MongoStore::connect(&uri, &db).await {
+            Ok(store) => return Ok(Arc::new(store)),
+            Err(e) if e.is_transient() && std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "MongoDB not reachable yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(format!("connecting to MongoDB: {e}")),
+        }
+    }
 }
 
 async fn serve() -> Result<(), String> {
@@ -103,8 +111,7 @@ async fn simulate(c: simulate::SimConfig) -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let registry = consume_runtime::schema_registry::RegistryConfig::from_env()
         .ok_or("SCHEMA_REGISTRY_URL is not set")?;
-    let registry =
-        consume_runtime::SchemaRegistry::new(registry).map_err(|e| e.to_string())?;
+    let registry = consume_runtime::SchemaRegistry::new(registry).map_err(|e| e.to_string())?;
     let publisher = Publisher::new(&config, Some(registry)).map_err(|e| e.to_string())?;
     let truth = simulate::run(&c, &publisher).await?;
     eprintln!(
@@ -146,7 +153,10 @@ async fn reconcile() -> ExitCode {
                 report.duplicate_event_ids.len()
             );
             for d in report.differences.iter().take(50) {
-                println!("  {:?}: expected {:?}, stored {:?}", d.key, d.expected, d.stored);
+                println!(
+                    "  {:?}: expected {:?}, stored {:?}",
+                    d.key, d.expected, d.stored
+                );
             }
             ExitCode::FAILURE
         }

@@ -11,23 +11,44 @@ use harness::{Deployment, prometheus};
 
 /// ≥ 20 000 events with 2 % duplicate sends and 1 % invalid events: every learner's API
 /// totals equal the ground truth; `reconcile` finds no difference; the database saw far
-/// fewer commands than events.
+/// fewer commands than events. 60 learners on one course and one day: ~330 events each, so
+/// the 8-hour daily cap is exercised (and FerretDB, which rewrites a whole document per
+/// update, sees few distinct documents).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totals_are_exact_under_duplicates_and_invalid_events() {
     let mut d = Deployment::new("e2e-exact", 4).await;
     let mut service = d.start().await;
     let truth = d.simulate(&[
-        "--learners", "300", "--rate", "2500", "--duration", "8.5",
-        "--duplicates", "0.02", "--invalid", "0.01", "--seed", "11",
+        "--learners",
+        "60",
+        "--courses",
+        "1",
+        "--spread-days",
+        "0",
+        "--rate",
+        "2500",
+        "--duration",
+        "8.5",
+        "--duplicates",
+        "0.02",
+        "--invalid",
+        "0.01",
+        "--seed",
+        "11",
     ]);
     let sent = truth["sent"].as_u64().expect("sent");
     assert!(sent >= 20_000, "only {sent} events sent");
     assert!(truth["duplicates"].as_u64().expect("dups") > 200);
     assert!(truth["invalid"].as_u64().expect("invalid") > 100);
-    d.assert_totals_match(&service, &truth, Duration::from_secs(120)).await;
+    d.assert_totals_match(&service, &truth, Duration::from_secs(120))
+        .await;
 
     let m = prometheus(&d.metrics(&service).await);
-    let commands = m["training_store_commands_total"];
+    let commands = m
+        .iter()
+        .find(|(k, _)| k.starts_with("training_store_commands_total"))
+        .map(|(_, v)| *v)
+        .expect("training_store_commands_total");
     let unique = truth["unique_valid"].as_f64().expect("unique");
     eprintln!(
         "{sent} sent, {unique} distinct valid; store commands {commands} = {:.1} per 1000 events",
@@ -49,7 +70,18 @@ async fn totals_are_exact_after_a_kill_9_mid_stream() {
     let mut d = Deployment::new("e2e-kill", 4).await;
     let mut first = d.start().await;
     let (mut sim, truth_path) = d.simulate_in_background(&[
-        "--learners", "150", "--rate", "1000", "--duration", "8", "--seed", "12",
+        "--learners",
+        "40",
+        "--courses",
+        "1",
+        "--spread-days",
+        "1",
+        "--rate",
+        "1000",
+        "--duration",
+        "8",
+        "--seed",
+        "12",
     ]);
     tokio::time::sleep(Duration::from_secs(4)).await;
     first.kill_9();
@@ -57,7 +89,8 @@ async fn totals_are_exact_after_a_kill_9_mid_stream() {
     let status = sim.wait().expect("simulate");
     assert!(status.success(), "simulate failed");
     let truth = serde_json::from_slice(&std::fs::read(truth_path).expect("truth")).expect("json");
-    d.assert_totals_match(&second, &truth, Duration::from_secs(120)).await;
+    d.assert_totals_match(&second, &truth, Duration::from_secs(120))
+        .await;
     second.terminate();
     let (ok, out) = d.reconcile();
     assert!(ok, "reconcile found differences:\n{out}");
@@ -72,7 +105,18 @@ async fn totals_are_exact_with_members_killed_and_added() {
     let mut b = d.start().await;
     let mut c = d.start().await;
     let (mut sim, truth_path) = d.simulate_in_background(&[
-        "--learners", "150", "--rate", "1000", "--duration", "10", "--seed", "13",
+        "--learners",
+        "40",
+        "--courses",
+        "1",
+        "--spread-days",
+        "1",
+        "--rate",
+        "1000",
+        "--duration",
+        "10",
+        "--seed",
+        "13",
     ]);
     tokio::time::sleep(Duration::from_secs(4)).await;
     b.kill_9();
@@ -81,7 +125,8 @@ async fn totals_are_exact_with_members_killed_and_added() {
     let status = sim.wait().expect("simulate");
     assert!(status.success(), "simulate failed");
     let truth = serde_json::from_slice(&std::fs::read(truth_path).expect("truth")).expect("json");
-    d.assert_totals_match(&a, &truth, Duration::from_secs(150)).await;
+    d.assert_totals_match(&a, &truth, Duration::from_secs(150))
+        .await;
     for i in [&mut a, &mut c, &mut e] {
         i.terminate();
     }

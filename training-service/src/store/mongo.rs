@@ -51,7 +51,10 @@ const FERRETDB_STATEMENTS_PER_COMMAND: usize = 25;
 /// `_id`s per `find` when reading versions.
 const IDS_PER_FIND: usize = 1_000;
 /// Concurrent `{_id}` reads on FerretDB.
-const FERRETDB_PARALLEL_READS: usize = 16;
+const FERRETDB_PARALLEL_READS: usize = 4;
+/// FerretDB connections one process may hold at once (its pool has 100 per database; this
+/// leaves room for three service instances).
+const FERRETDB_CONNECTION_BUDGET: usize = 30;
 /// MongoDB's duplicate-key error: an upsert whose `{_id, v}` guard did not match.
 const DUPLICATE_KEY: i64 = 11_000;
 
@@ -95,6 +98,11 @@ pub struct MongoStore {
     /// FerretDB only pushes an exact `{_id: <string>}` filter down to SQLite; anything else
     /// (`$in` included) decodes the whole collection, so buckets are read one `_id` at a time.
     ferretdb: bool,
+    /// On FerretDB: a budget of SQLite connections for this process. FerretDB holds one of its
+    /// 100 per-database connections for every statement of a command until the command ends;
+    /// when concurrent commands need more than that, they wait on each other forever. A read
+    /// takes one permit, an `update` one per statement.
+    budget: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl MongoStore {
@@ -131,8 +139,15 @@ impl MongoStore {
             guard,
             statements_per_command,
             ferretdb,
+            budget: ferretdb
+                .then(|| Arc::new(tokio::sync::Semaphore::new(FERRETDB_CONNECTION_BUDGET))),
         };
-        store.ensure_indexes().await?;
+        // FerretDB 1.24 does not use secondary indexes for these queries (only `_id` is
+        // pushed down to SQLite), and its `createIndexes` on an existing compound index drops
+        // the connection (a server-side panic): create them on MongoDB only.
+        if !ferretdb {
+            store.ensure_indexes().await?;
+        }
         Ok(store)
     }
 
@@ -167,6 +182,13 @@ impl MongoStore {
         &self.buckets
     }
 
+    /// Waits for `n` permits of the FerretDB budget (nothing on MongoDB).
+    async fn permits(&self, n: usize) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let budget = self.budget.as_ref()?;
+        let n = u32::try_from(n.min(FERRETDB_CONNECTION_BUDGET)).unwrap_or(1);
+        budget.acquire_many(n).await.ok()
+    }
+
     async fn ensure_indexes(&self) -> Result<(), StoreError> {
         self.buckets
             .create_indexes([
@@ -191,6 +213,7 @@ impl MongoStore {
             let reads = futures::stream::iter(owned.into_iter().map(|id| {
                 let buckets = self.buckets.clone();
                 async move {
+                    let _permit = self.permits(1).await;
                     buckets
                         .find_one(doc! { "_id": id })
                         .projection(doc! { "v": 1, "ids": 1 })
@@ -314,6 +337,7 @@ impl MongoStore {
     /// omits `n`.
     async fn write(&self, chunk: &[(String, usize, Document)]) -> Result<Outcome, StoreError> {
         let updates: Vec<Document> = chunk.iter().map(|(_, _, s)| s.clone()).collect();
+        let _permits = self.permits(chunk.len()).await;
         let reply = self
             .db
             .run_command(doc! {
@@ -357,6 +381,7 @@ impl MongoStore {
         &self,
         filter: Document,
     ) -> Result<(BTreeMap<DayKey, DayTotals>, Option<i64>), StoreError> {
+        let _permit = self.permits(1).await;
         let mut cursor = self
             .buckets
             .find(filter)

@@ -158,7 +158,10 @@ impl Deployment {
         for (id, l) in learners {
             for c in l["courses"].as_array().expect("courses") {
                 want.insert(
-                    (c["course_id"].as_str().expect("course").to_owned(), id.clone()),
+                    (
+                        c["course_id"].as_str().expect("course").to_owned(),
+                        id.clone(),
+                    ),
                     (
                         c["total_seconds"].as_u64().expect("total"),
                         c["credited_seconds"].as_u64().expect("credited"),
@@ -240,10 +243,24 @@ impl Deployment {
         }
     }
 
+    /// A token for `sub` with `role`, valid for an hour.
+    pub fn token(&self, sub: &str, role: Role) -> String {
+        let secret = JwtSecret::new(SECRET).expect("secret");
+        mint(&secret, sub, role, Duration::from_secs(3600))
+    }
+
+    /// The admin token.
+    pub fn admin_token(&self) -> &str {
+        &self.admin
+    }
+
     /// `GET /v1/learners/{id}/training` as admin.
     pub async fn learner(&self, client: &reqwest::Client, at: &Instance, id: &str) -> Value {
         let r = client
-            .get(format!("http://127.0.0.1:{}/v1/learners/{id}/training", at.port))
+            .get(format!(
+                "http://127.0.0.1:{}/v1/learners/{id}/training",
+                at.port
+            ))
             .bearer_auth(&self.admin)
             .send()
             .await
