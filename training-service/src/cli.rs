@@ -71,7 +71,7 @@ fn simulate(mut it: impl Iterator<Item = String>) -> Result<SimConfig, String> {
             other => return Err(format!("simulate: unknown flag `{other}`")),
         }
     }
-    if c.learners == 0 || c.courses == 0 || !(c.rate > 0.0) {
+    if c.learners == 0 || c.courses == 0 || c.rate.is_nan() || c.rate <= 0.0 {
         return Err("simulate: --learners, --courses and --rate must be positive".to_owned());
     }
     Ok(c)

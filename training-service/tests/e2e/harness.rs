@@ -3,7 +3,7 @@
 //! (so they can be killed with SIGKILL), `simulate` for the load and the ground truth, and
 //! the HTTP API to read the totals back.
 
-#![allow(dead_code)] // each test file uses a different subset
+#![allow(dead_code, unreachable_pub)] // included by several test files, each using a subset
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
