@@ -15,9 +15,11 @@ use consume_runtime::{
     Avro, Batch, Delivery, FromMessage, HandlerError, Rejection, State, consume,
 };
 use training_service::domain::RefinedEvent;
+use training_service::domain::time::now_ms;
 use training_service::store::Store;
 
 use crate::avro_types::{AttendanceAvro, LectureAvro, QuizAvro, TrainingEvent};
+use crate::latency::Latency;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -35,6 +37,8 @@ pub(crate) struct Counters {
     pub(crate) duplicates: AtomicU64,
     /// Batches written.
     pub(crate) batches: AtomicU64,
+    /// Publish-to-visible latency of applied events.
+    pub(crate) latency: Latency,
 }
 
 impl Counters {
@@ -53,13 +57,20 @@ impl Counters {
             self.applied.load(Ordering::Relaxed),
             self.duplicates.load(Ordering::Relaxed),
             self.batches.load(Ordering::Relaxed),
-        )
+        ) + &self.latency.render()
     }
 }
 
 impl App {
     async fn apply<T>(&self, batch: Batch<Refined<T>>) -> Result<(), HandlerError> {
-        let events: Vec<RefinedEvent> = batch.into_iter().map(|r| r.event).collect();
+        let mut published = Vec::with_capacity(batch.len());
+        let events: Vec<RefinedEvent> = batch
+            .into_iter()
+            .map(|r| {
+                published.push(r.published_ms);
+                r.event
+            })
+            .collect();
         // A database that stops answering must not hold the partition forever without a
         // word: time out, log, retry (re-applying is idempotent, even if the timed-out call
         // landed after all).
@@ -75,6 +86,12 @@ impl App {
                     .duplicates
                     .fetch_add(report.duplicates as u64, Ordering::Relaxed);
                 self.counters.batches.fetch_add(1, Ordering::Relaxed);
+                let now = now_ms();
+                for at in published.into_iter().flatten() {
+                    self.counters
+                        .latency
+                        .record(u64::try_from(now - at).unwrap_or(0));
+                }
                 Ok(())
             }
             // The database is down or busy: the batch waits and is retried, never skipped.
@@ -111,6 +128,8 @@ impl std::error::Error for StoreTimeout {}
 /// its learner id (it would break one-writer-per-learner).
 pub(crate) struct Refined<T> {
     event: RefinedEvent,
+    /// The record's Kafka timestamp (ms), for the latency histogram.
+    published_ms: Option<i64>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -132,6 +151,7 @@ impl<T: TrainingEvent> FromMessage for Refined<T> {
             .map_err(|e| Rejection::permanent("Refined", e))?;
         Ok(Refined {
             event,
+            published_ms: d.timestamp().to_millis(),
             _type: PhantomData,
         })
     }

@@ -7,6 +7,7 @@ mod avro_types;
 mod cli;
 mod consumers;
 mod demo;
+mod latency;
 mod service;
 mod simulate;
 mod topics;
