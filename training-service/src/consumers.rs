@@ -1,13 +1,12 @@
 //! The Kafka side of the service: one batch handler per topic, all doing the same thing —
 //! decode each event (`Avro<T>`), refine and validate it (invalid events are dead-lettered
-//! with the reason and never counted), and apply the batch to the store in one call, which
-//! is idempotent by `event_id` (see docs/training-storage.md).
+//! with the reason and never counted), and hand the batch to the group-commit writer
+//! (`writer.rs`), whose store calls are idempotent by `event_id` (docs/training-storage.md).
 //!
 //! Each topic has its own consumer group, so a rebalance of one topic never pauses the
 //! others. Keys are learner ids: one partition, hence one writer, per learner and topic.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use consume_runtime::extract::Requirements;
@@ -15,17 +14,15 @@ use consume_runtime::{
     Avro, Batch, Delivery, FromMessage, HandlerError, Rejection, State, consume,
 };
 use training_service::domain::RefinedEvent;
-use training_service::domain::time::now_ms;
-use training_service::store::Store;
 
 use crate::avro_types::{AttendanceAvro, LectureAvro, QuizAvro, TrainingEvent};
 use crate::latency::Latency;
+use crate::writer::Writer;
 
-/// What the handlers share.
+/// What the handlers share: the group-commit writer in front of the store.
 #[derive(Clone)]
 pub(crate) struct App {
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) counters: Arc<Counters>,
+    pub(crate) writer: Writer,
 }
 
 /// Service-level counters, exported on `/metrics`.
@@ -71,57 +68,9 @@ impl App {
                 r.event
             })
             .collect();
-        // A database that stops answering must not hold the partition forever without a
-        // word: time out, log, retry (re-applying is idempotent, even if the timed-out call
-        // landed after all).
-        let applied = tokio::time::timeout(STORE_TIMEOUT, self.store.apply(&events))
-            .await
-            .map_err(|_| HandlerError::unavailable(StoreTimeout(events.len())))?;
-        match applied {
-            Ok(report) => {
-                self.counters
-                    .applied
-                    .fetch_add(report.applied as u64, Ordering::Relaxed);
-                self.counters
-                    .duplicates
-                    .fetch_add(report.duplicates as u64, Ordering::Relaxed);
-                self.counters.batches.fetch_add(1, Ordering::Relaxed);
-                let now = now_ms();
-                for at in published.into_iter().flatten() {
-                    self.counters
-                        .latency
-                        .record(u64::try_from(now - at).unwrap_or(0));
-                }
-                Ok(())
-            }
-            // The database is down or busy: the batch waits and is retried, never skipped.
-            Err(e) if e.is_transient() => Err(HandlerError::unavailable(e)),
-            // A bucket the store cannot read: retried (bounded), then dead-lettered, so an
-            // operator sees it; never counted wrongly.
-            Err(e) => Err(HandlerError::retryable(e)),
-        }
+        self.writer.apply(events, published).await
     }
 }
-
-/// How long one batch may take in the store before it is retried.
-const STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// The store did not answer in time.
-#[derive(Debug)]
-struct StoreTimeout(usize);
-
-impl std::fmt::Display for StoreTimeout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the store did not finish a batch of {} events within {} s",
-            self.0,
-            STORE_TIMEOUT.as_secs()
-        )
-    }
-}
-
-impl std::error::Error for StoreTimeout {}
 
 /// An event decoded from Avro and refined; extraction rejects (permanently, so it is
 /// dead-lettered with the reason) an event the rules refuse, and one whose Kafka key is not

@@ -11,6 +11,7 @@ mod latency;
 mod service;
 mod simulate;
 mod topics;
+mod writer;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

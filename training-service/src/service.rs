@@ -11,6 +11,7 @@ use training_service::auth::JwtSecret;
 use training_service::store::Store;
 
 use crate::consumers::{App, Counters};
+use crate::writer::Writer;
 
 /// Everything `run` needs.
 pub(crate) struct Service {
@@ -26,8 +27,7 @@ pub(crate) struct Service {
 pub(crate) fn with_app(runtime: Runtime, store: &Arc<dyn Store>) -> (Runtime, Arc<Counters>) {
     let counters = Arc::new(Counters::default());
     let app = App {
-        store: Arc::clone(store),
-        counters: Arc::clone(&counters),
+        writer: Writer::spawn(Arc::clone(store), Arc::clone(&counters)),
     };
     (runtime.state(app), counters)
 }
