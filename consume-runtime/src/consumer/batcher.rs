@@ -50,7 +50,7 @@ where
     let queue = AsyncPartitionQueue::new(queue);
     let opts = shared.options.batch.unwrap_or(FALLBACK);
     let max = opts.max_size.max(1) as usize;
-    let mut stored = StoredOffset::new(&consumer, &topic, partition);
+    let mut stored = StoredOffset::new(&consumer, &topic, partition, &shared.metrics.handled);
     let mut msgs: Vec<BorrowedMessage<'_>> = Vec::with_capacity(max);
     tracing::debug!(handler = %shared.name, %topic, partition, max, "partition worker started (batches)");
     'batches: loop {
@@ -91,7 +91,7 @@ where
         }
         let last = msgs.last().map(|m| m.offset());
         match settle_batch(&handler, &msgs, &topic, &shared, &control).await {
-            Settled::Done => {
+            Settled::Handled | Settled::Done => {
                 if let Some(last) = last {
                     stored.done(last, &control);
                 }

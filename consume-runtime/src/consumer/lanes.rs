@@ -52,7 +52,7 @@ where
     let queue = AsyncPartitionQueue::new(queue);
     let limit = shared.options.concurrency.max(1) as usize;
     let capacity = limit * WINDOW_PER_SLOT;
-    let mut stored = StoredOffset::new(&consumer, &topic, partition);
+    let mut stored = StoredOffset::new(&consumer, &topic, partition, &shared.metrics.handled);
     let mut window = Window::default();
     // Keys with a call running; the deque holds that key's messages waiting their turn.
     let mut lanes: HashMap<u64, VecDeque<BorrowedMessage<'_>>> = HashMap::new();
@@ -73,7 +73,10 @@ where
             biased;
             Some((offset, lane, settled)) = running.next(), if !running.is_empty() => {
                 match settled {
-                    Settled::Done => {
+                    Settled::Handled | Settled::Done => {
+                        if let Settled::Handled = settled {
+                            stored.handled();
+                        }
                         if let Some(prefix) = window.settle(offset) {
                             stored.done(prefix, &control);
                         }
