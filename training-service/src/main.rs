@@ -63,6 +63,17 @@ fn http_addr() -> Result<SocketAddr, String> {
         .map_err(|e| format!("TRAINING_HTTP_ADDR={v:?} is not an address: {e}"))
 }
 
+/// `TRAINING_BUCKET_CACHE_IDS`: event ids the MongoDB store may keep in memory to skip
+/// reading buckets it wrote lately (default 500 000, about 50 MB; `0` turns the cache off).
+fn bucket_cache_ids() -> Result<usize, String> {
+    match std::env::var("TRAINING_BUCKET_CACHE_IDS") {
+        Err(_) => Ok(500_000),
+        Ok(v) => v
+            .parse()
+            .map_err(|e| format!("TRAINING_BUCKET_CACHE_IDS={v:?} is not a count: {e}")),
+    }
+}
+
 async fn mongo_store() -> Result<Arc<dyn Store>, String> {
     let uri = std::env::var("MONGODB_URI").map_err(|_| "MONGODB_URI is not set".to_owned())?;
     let db = std::env::var("TRAINING_DB").unwrap_or_else(|_| "training".to_owned());
@@ -70,7 +81,13 @@ async fn mongo_store() -> Result<Arc<dyn Store>, String> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         match MongoStore::connect(&uri, &db).await {
-            Ok(store) => return Ok(Arc::new(store)),
+            Ok(store) => {
+                let store = match bucket_cache_ids()? {
+                    0 => store,
+                    n => store.with_bucket_cache(n),
+                };
+                return Ok(Arc::new(store));
+            }
             Err(e) if e.is_transient() && std::time::Instant::now() < deadline => {
                 tracing::warn!(error = %e, "MongoDB not reachable yet; retrying");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;

@@ -42,10 +42,16 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on the current tokio runtime.
-    pub(crate) fn spawn(store: Arc<dyn Store>, counters: Arc<Counters>) -> Self {
+    /// Starts the writer task on the current tokio runtime. `ownership` returns a number
+    /// that changes whenever this process gains or loses partitions (a rebalance count):
+    /// before a store call, a change makes the store forget what it cached about buckets.
+    pub(crate) fn spawn(
+        store: Arc<dyn Store>,
+        counters: Arc<Counters>,
+        ownership: impl Fn() -> u64 + Send + Sync + 'static,
+    ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, counters, rx));
+        tokio::spawn(run(store, counters, ownership, rx));
         Self { tx }
     }
 
@@ -70,7 +76,22 @@ impl Writer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, counters: Arc<Counters>, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    store: Arc<dyn Store>,
+    counters: Arc<Counters>,
+    ownership: impl Fn() -> u64 + Send + Sync,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+) {
+    let mut owned = ownership();
+    let store = &*store;
+    // Before every store call: partitions may have moved since the previous one.
+    let check_ownership = |owned: &mut u64| {
+        let now = ownership();
+        if now != *owned {
+            *owned = now;
+            store.ownership_changed();
+        }
+    };
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         tokio::time::sleep(LINGER).await;
@@ -88,7 +109,8 @@ async fn run(store: Arc<dyn Store>, counters: Arc<Counters>, mut rx: mpsc::Unbou
             None
         } else {
             let all: Vec<RefinedEvent> = jobs.iter().flat_map(|j| j.events.clone()).collect();
-            Some(apply(&*store, &all).await)
+            check_ownership(&mut owned);
+            Some(apply(store, &all).await)
         };
         match grouped {
             Some(Ok(report)) => {
@@ -100,7 +122,8 @@ async fn run(store: Arc<dyn Store>, counters: Arc<Counters>, mut rx: mpsc::Unbou
             // One batch, or the group failed: each batch on its own.
             _ => {
                 for j in jobs {
-                    let result = match apply(&*store, &j.events).await {
+                    check_ownership(&mut owned);
+                    let result = match apply(store, &j.events).await {
                         Ok(report) => {
                             record(&counters, &report, &j.published);
                             Ok(())

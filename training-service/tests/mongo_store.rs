@@ -134,3 +134,119 @@ async fn operations_per_1000_events() {
     }
     let _ = store.database().drop().await;
 }
+
+/// A second store on the same database as `store` (another writer: another process).
+async fn second_writer(
+    store: &training_service::store::MongoStore,
+) -> training_service::store::MongoStore {
+    let uri = mongodb_uri();
+    training_service::store::MongoStore::connect(&uri, store.database().name())
+        .await
+        .expect("second writer")
+}
+
+fn exact_totals(events: &[training_service::domain::RefinedEvent]) -> Totals {
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<_> = events
+        .iter()
+        .filter(|e| seen.insert(e.event_id.clone()))
+        .cloned()
+        .collect();
+    Totals::from_events(&unique)
+}
+
+#[tokio::test]
+async fn the_bucket_cache_skips_the_read_and_a_stale_entry_under_the_version_guard_is_retried() {
+    use training_service::store::Guard;
+    // The version guard on FerretDB scans the collection per statement: fine for a few buckets.
+    let a = mongo_store()
+        .await
+        .with_guard(Guard::Version)
+        .with_bucket_cache(10_000);
+    let b = second_writer(&a)
+        .await
+        .with_guard(Guard::Version)
+        .with_bucket_cache(10_000);
+    let ev = |i: u32, s: i32| lecture(&format!("c-{i}"), "learner-1", "course-1", s, DAY0 + 1_000);
+
+    let first = a.apply(&[ev(1, 10), ev(2, 20)]).await.expect("a: first");
+    assert_eq!(first.applied, 2);
+    // The bucket is cached now: the next call is one `update` command, no `find`.
+    let before = a.ops();
+    let second = a.apply(&[ev(3, 30), ev(2, 20)]).await.expect("a: second");
+    assert_eq!((second.applied, second.duplicates), (1, 1), "{second:?}");
+    assert_eq!(
+        a.ops().since(before).commands,
+        1,
+        "a cached bucket is written without a read"
+    );
+    assert_eq!(a.bucket_cache_stats(), Some((1, 1)));
+
+    // Another writer moves the bucket on: a's entry is stale.
+    let other = b.apply(&[ev(3, 30), ev(4, 40)]).await.expect("b");
+    assert_eq!((other.applied, other.duplicates), (1, 1), "{other:?}");
+    // a believes ev 4 is new; the guard fails, a re-reads and finds it stored.
+    let third = a.apply(&[ev(4, 40), ev(5, 50)]).await.expect("a: third");
+    assert!(third.retries >= 1, "the stale entry must have cost a retry: {third:?}");
+    // (FerretDB's reply to a failed statement does not say what the others did, so the
+    // re-read cannot tell whose write stored ev 4: the report may call it applied. The
+    // totals below are what must be exact.)
+    assert_eq!(third.applied + third.duplicates, 2, "{third:?}");
+
+    let all: Vec<_> = (1..=5).map(|i| ev(i, i as i32 * 10)).collect();
+    let mut got = a.learner_training("learner-1").await.expect("read");
+    got.updated_at = None;
+    assert_eq!(got, exact_totals(&all).learner_training("learner-1"));
+    assert_eq!(got.total_seconds, 150);
+    assert!(a.reconcile().await.expect("reconcile").is_exact());
+    let _ = a.database().drop().await;
+}
+
+#[tokio::test]
+async fn under_the_id_only_guard_the_cache_must_be_forgotten_when_ownership_changes() {
+    use training_service::store::Guard;
+    let a = mongo_store().await.with_bucket_cache(10_000);
+    let b = second_writer(&a).await;
+    assert_eq!(
+        a.guard(),
+        Guard::IdOnly,
+        "FerretDB gets the `_id`-only guard"
+    );
+    let ev = |i: u32| {
+        lecture(
+            &format!("o-{i}"),
+            "learner-2",
+            "course-1",
+            100,
+            DAY0 + 1_000,
+        )
+    };
+
+    // a owns the learner and writes; then the partition moves to b, which writes ev 2 (a
+    // redelivery of what a had not committed) and ev 3; then it comes back to a, which gets
+    // ev 3 again.
+    a.apply(&[ev(1)]).await.expect("a");
+    b.apply(&[ev(2), ev(3)]).await.expect("b");
+    a.ownership_changed();
+    let back = a.apply(&[ev(3), ev(4)]).await.expect("a again");
+    assert_eq!((back.applied, back.duplicates), (1, 1), "{back:?}");
+    let got = a.learner_training("learner-2").await.expect("read");
+    assert_eq!(got.total_seconds, 400, "each event once");
+    assert!(a.reconcile().await.expect("reconcile").is_exact());
+
+    // The same hand-over without telling the store: its stale entry counts ev 5 twice. This
+    // is why the service forgets the cache on every rebalance (and why the version guard is
+    // the one to use where the database supports it).
+    b.apply(&[ev(5)]).await.expect("b again");
+    let stale = a.apply(&[ev(5)]).await.expect("a with a stale cache");
+    assert_eq!(
+        stale.applied, 1,
+        "the stale entry did not know ev 5: {stale:?}"
+    );
+    let got = a.learner_training("learner-2").await.expect("read");
+    assert_eq!(
+        got.total_seconds, 600,
+        "ev 5 counted twice, as the docs warn"
+    );
+    let _ = a.database().drop().await;
+}

@@ -17,6 +17,7 @@ use crate::domain::{
     CoursePage, DayKey, DayTotals, LearnerTraining, RefinedEvent, SourceKind, Totals,
 };
 
+mod bucket_cache;
 mod memory;
 mod mongo;
 
@@ -72,6 +73,10 @@ pub trait Store: Send + Sync {
     /// Succeeds when the database answers.
     fn ping(&self) -> StoreFuture<'_, ()>;
 
+    /// The caller may have lost or gained learners (a consumer-group rebalance): forget what
+    /// is cached about buckets. Stores without such a cache ignore it.
+    fn ownership_changed(&self) {}
+
     /// Database operations issued so far.
     fn ops(&self) -> OpsSnapshot;
 
@@ -82,6 +87,9 @@ pub trait Store: Send + Sync {
 impl<S: Store + ?Sized> Store for Arc<S> {
     fn apply<'a>(&'a self, events: &'a [RefinedEvent]) -> StoreFuture<'a, ApplyReport> {
         (**self).apply(events)
+    }
+    fn ownership_changed(&self) {
+        (**self).ownership_changed();
     }
     fn learner_training<'a>(&'a self, learner_id: &'a str) -> StoreFuture<'a, LearnerTraining> {
         (**self).learner_training(learner_id)

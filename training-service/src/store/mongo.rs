@@ -15,7 +15,7 @@
 //! are one atomic write, and a stored event is never counted again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::TryStreamExt;
@@ -31,6 +31,7 @@ use crate::domain::{
     SourceKind, Totals,
 };
 
+use super::bucket_cache::{BucketCache, Known};
 use super::{
     ApplyReport, BucketKey, OpsCounter, OpsSnapshot, Snapshot, Store, StoreError, StoreFuture,
     group,
@@ -98,6 +99,8 @@ pub struct MongoStore {
     /// when concurrent commands need more than that, they wait on each other forever. A read
     /// takes one permit, an `update` one per statement.
     budget: Option<Arc<tokio::sync::Semaphore>>,
+    /// What this writer knows about buckets (see [`MongoStore::with_bucket_cache`]).
+    cache: Option<Arc<Mutex<BucketCache>>>,
 }
 
 impl MongoStore {
@@ -135,6 +138,7 @@ impl MongoStore {
             statements_per_command,
             budget: ferretdb
                 .then(|| Arc::new(tokio::sync::Semaphore::new(FERRETDB_CONNECTION_BUDGET))),
+            cache: None,
         };
         // FerretDB 1.24 does not use secondary indexes for these queries (only `_id` is
         // pushed down to SQLite), and its `createIndexes` on an existing compound index drops
@@ -155,6 +159,23 @@ impl MongoStore {
     pub fn with_guard(mut self, guard: Guard) -> Self {
         self.guard = guard;
         self
+    }
+
+    /// Keeps each bucket's version and event ids after reading or writing it (about
+    /// `max_ids` event ids at most), so that the next call writing the bucket needs no read:
+    /// one `update` command per call in the steady state instead of a `find` and an `update`.
+    ///
+    /// With [`Guard::Version`] a stale entry only costs a retry. With [`Guard::IdOnly`] the
+    /// caller must be the buckets' only writer and call [`Store::ownership_changed`] on every
+    /// consumer-group rebalance (the service does); otherwise do not enable it there.
+    pub fn with_bucket_cache(mut self, max_ids: usize) -> Self {
+        self.cache = Some(Arc::new(Mutex::new(BucketCache::new(max_ids))));
+        self
+    }
+
+    /// (hits, misses) of the bucket cache, if enabled.
+    pub fn bucket_cache_stats(&self) -> Option<(u64, u64)> {
+        self.cache.as_ref().map(|c| lock(c).stats())
     }
 
     /// Connects with `MONGODB_URI` (default `mongodb://127.0.0.1:27017/?directConnection=true`)
@@ -196,10 +217,7 @@ impl MongoStore {
     }
 
     /// Reads `v` and `ids` of the given buckets (absent ones are left out).
-    async fn read_versions(
-        &self,
-        ids: &[&String],
-    ) -> Result<HashMap<String, (i64, HashSet<String>)>, StoreError> {
+    async fn read_versions(&self, ids: &[&String]) -> Result<HashMap<String, Known>, StoreError> {
         let mut out = HashMap::with_capacity(ids.len());
         // One `$in` read per batch: on FerretDB it scans the collection (only an exact `{_id}`
         // filter is pushed down), but one scan costs less there than one command per bucket,
@@ -213,8 +231,8 @@ impl MongoStore {
                 .batch_size(u32::try_from(chunk.len()).unwrap_or(u32::MAX))
                 .await?;
             while let Some(d) = cursor.try_next().await? {
-                let (id, v, seen) = versions_of(&d)?;
-                out.insert(id, (v, seen));
+                let (id, v, ids) = versions_of(&d)?;
+                out.insert(id, Known { v, ids });
             }
         }
         Ok(out)
@@ -245,14 +263,32 @@ impl MongoStore {
             if round > 1 {
                 report.retries += 1;
             }
-            let ids: Vec<&String> = pending.keys().collect();
-            let existing = self.read_versions(&ids).await?;
+            // What each pending bucket holds: from the cache in the first round (entries are
+            // taken out and go back only after a successful write), read otherwise.
+            let mut view: HashMap<String, Known> = HashMap::new();
+            let mut unknown: Vec<&String> = Vec::new();
+            match (&self.cache, round) {
+                (Some(cache), 1) => {
+                    let mut cache = lock(cache);
+                    for id in pending.keys() {
+                        match cache.take(id) {
+                            Some(k) => {
+                                view.insert(id.clone(), k);
+                            }
+                            None => unknown.push(id),
+                        }
+                    }
+                }
+                _ => unknown.extend(pending.keys()),
+            }
+            if !unknown.is_empty() {
+                view.extend(self.read_versions(&unknown).await?);
+            }
             let now = now_ms();
             let mut writes: Vec<(String, usize, Document)> = Vec::new();
+            let mut unchanged: Vec<String> = Vec::new();
             pending.retain(|id, (key, batch)| {
-                let (v, stored) = existing
-                    .get(id)
-                    .map_or((0, None), |(v, ids)| (*v, Some(ids)));
+                let (v, stored) = view.get(id).map_or((0, None), |k| (k.v, Some(&k.ids)));
                 if let Some(stored) = stored {
                     batch.retain(|e| {
                         if !stored.contains(&e.event_id) {
@@ -269,6 +305,7 @@ impl MongoStore {
                     });
                 }
                 if batch.is_empty() {
+                    unchanged.push(id.clone());
                     return false;
                 }
                 let guard = (self.guard == Guard::Version).then_some(v);
@@ -279,15 +316,27 @@ impl MongoStore {
                 ));
                 true
             });
+            let mut written: Vec<(String, Known)> = Vec::new();
+            for id in unchanged {
+                if let Some(k) = view.remove(&id) {
+                    written.push((id, k));
+                }
+            }
             for chunk in writes.chunks(self.statements_per_command) {
                 match self.write(chunk).await? {
                     Outcome::Known(conflicted) => {
                         for (i, (id, fresh, _)) in chunk.iter().enumerate() {
-                            if !conflicted.contains(&i) {
-                                pending.remove(id);
-                                report.applied += fresh;
-                                report.buckets_written += 1;
-                                self.ops.writes(1);
+                            if conflicted.contains(&i) {
+                                continue;
+                            }
+                            report.applied += fresh;
+                            report.buckets_written += 1;
+                            self.ops.writes(1);
+                            if let Some((_, batch)) = pending.remove(id) {
+                                let mut k = view.remove(id).unwrap_or_default();
+                                k.v += 1;
+                                k.ids.extend(batch.iter().map(|e| e.event_id.clone()));
+                                written.push((id.clone(), k));
                             }
                         }
                     }
@@ -300,6 +349,12 @@ impl MongoStore {
                             }
                         }
                     }
+                }
+            }
+            if let Some(cache) = &self.cache {
+                let mut cache = lock(cache);
+                for (id, k) in written {
+                    cache.put(id, k);
                 }
             }
         }
@@ -415,6 +470,16 @@ fn statement(
         // version guard, 11000 still reports two writers creating the same new bucket.
         "upsert": true,
     }
+}
+
+/// Locks the cache; one left behind by a panic is emptied (its entries may be half-updated).
+fn lock(cache: &Mutex<BucketCache>) -> std::sync::MutexGuard<'_, BucketCache> {
+    cache.lock().unwrap_or_else(|poisoned| {
+        cache.clear_poison();
+        let mut c = poisoned.into_inner();
+        c.forget_all();
+        c
+    })
 }
 
 fn flag_field(kind: AttendanceKind) -> &'static str {
@@ -565,6 +630,12 @@ fn bucket_events(d: &Document, key: &DayKey) -> Result<Vec<RefinedEvent>, StoreE
 impl Store for MongoStore {
     fn apply<'a>(&'a self, events: &'a [RefinedEvent]) -> StoreFuture<'a, ApplyReport> {
         Box::pin(self.apply_batch(events))
+    }
+
+    fn ownership_changed(&self) {
+        if let Some(cache) = &self.cache {
+            lock(cache).forget_all();
+        }
     }
 
     fn learner_training<'a>(&'a self, learner_id: &'a str) -> StoreFuture<'a, LearnerTraining> {
