@@ -114,7 +114,7 @@ impl<T: TrainingEvent> FromMessage for Refined<T> {
     topic = "${TRAINING_LECTURE_TOPIC:training.lecture-progress}",
     group = "${TRAINING_GROUP:training-hours}.lecture-progress",
     batch = 1000,
-    batch_linger = "5ms",
+    batch_linger = "1ms",
     backoff = "100ms",
     max_backoff = "5s"
 )]
@@ -129,7 +129,7 @@ async fn lecture_progress(
     topic = "${TRAINING_ATTENDANCE_TOPIC:training.attendance}",
     group = "${TRAINING_GROUP:training-hours}.attendance",
     batch = 1000,
-    batch_linger = "5ms",
+    batch_linger = "1ms",
     backoff = "100ms",
     max_backoff = "5s"
 )]
@@ -144,7 +144,7 @@ async fn attendance(
     topic = "${TRAINING_QUIZ_TOPIC:training.quiz-submitted}",
     group = "${TRAINING_GROUP:training-hours}.quiz-submitted",
     batch = 1000,
-    batch_linger = "5ms",
+    batch_linger = "1ms",
     backoff = "100ms",
     max_backoff = "5s"
 )]

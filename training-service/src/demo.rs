@@ -38,7 +38,7 @@ pub(crate) async fn run(addr: SocketAddr) -> Result<(), String> {
     };
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let runtime = Runtime::new(config.clone()).schema_registry(registry.clone());
-    let (runtime, counters) = service::with_app(runtime, &store);
+    let (runtime, counters) = service::with_app(runtime, &store)?;
     // The mock cluster does not implement CreateTopics: make the dead-letter topics here.
     for plan in runtime.plan().map_err(|e| e.to_string())? {
         for t in &plan.topics {

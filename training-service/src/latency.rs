@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds of the buckets, in milliseconds (the last bucket is unbounded).
-const BOUNDS_MS: [u64; 18] = [
-    1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 1_000, 2_000, 5_000, 10_000,
+const BOUNDS_MS: [u64; 23] = [
+    1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 75, 100, 200, 500, 1_000, 2_000, 5_000,
+    10_000,
 ];
 
 /// A lock-free histogram of latencies in milliseconds.

@@ -110,7 +110,7 @@ async fn serve() -> Result<(), String> {
         Arc::new(MemoryStore::new())
     };
     let runtime = Runtime::from_env().map_err(|e| e.to_string())?;
-    let (runtime, counters) = service::with_app(runtime, &store);
+    let (runtime, counters) = service::with_app(runtime, &store)?;
     let (shutdown, trigger) = service::shutdown_on_signal();
     service::run(
         service::Service {

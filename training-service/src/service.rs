@@ -24,16 +24,24 @@ pub(crate) struct Service {
 }
 
 /// Gives the handlers their state (the store and the service counters).
-pub(crate) fn with_app(runtime: Runtime, store: &Arc<dyn Store>) -> (Runtime, Arc<Counters>) {
+pub(crate) fn with_app(
+    runtime: Runtime,
+    store: &Arc<dyn Store>,
+) -> Result<(Runtime, Arc<Counters>), String> {
     let counters = Arc::new(Counters::default());
     // Every assignment and revocation of any handler counts; the writer tells the store to
     // forget cached buckets whenever this moves (see `MongoStore::with_bucket_cache`).
     let metrics = runtime.metrics();
     let ownership = move || metrics.snapshot().iter().map(|h| h.rebalances).sum();
     let app = App {
-        writer: Writer::spawn(Arc::clone(store), Arc::clone(&counters), ownership),
+        writer: Writer::spawn(
+            Arc::clone(store),
+            Arc::clone(&counters),
+            crate::writer::interval_from_env()?,
+            ownership,
+        ),
     };
-    (runtime.state(app), counters)
+    Ok((runtime.state(app), counters))
 }
 
 /// A shutdown request every part can wait for.

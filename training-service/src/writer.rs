@@ -1,5 +1,6 @@
 //! Group commit: every handler's batch goes to one writer task, which applies everything that
-//! arrived while its previous store call ran (plus a 2 ms linger) in **one** store call. At
+//! arrived since its previous store call in **one** store call, starting a call at most every
+//! 12 ms (`TRAINING_WRITE_INTERVAL_MS`; a batch arriving after a quiet spell goes out at once). At
 //! 2 000 events/s over 12 partitions the framework's per-partition batches hold ~3 events; a
 //! group holds all of them, so the database sees a few commands per group instead of a few per
 //! partition batch. Each handler returns — and its offsets become committable — only after the
@@ -21,8 +22,20 @@ use training_service::store::{ApplyReport, Store, StoreError};
 
 use crate::consumers::Counters;
 
-/// How long a group waits for more batches after the first one arrived.
-const LINGER: Duration = Duration::from_millis(2);
+/// The shortest time between the starts of two store calls, unless
+/// `TRAINING_WRITE_INTERVAL_MS` says otherwise: the trade between store commands and latency
+/// (at 2 000 events/s, 12 ms means ≥ 24 events per call; BENCHMARKS.md, training-latency).
+const DEFAULT_INTERVAL: Duration = Duration::from_millis(12);
+
+/// The call interval: `TRAINING_WRITE_INTERVAL_MS`, or [`DEFAULT_INTERVAL`].
+pub(crate) fn interval_from_env() -> Result<Duration, String> {
+    match std::env::var("TRAINING_WRITE_INTERVAL_MS") {
+        Err(_) => Ok(DEFAULT_INTERVAL),
+        Ok(v) => v.parse().map(Duration::from_millis).map_err(|e| {
+            format!("TRAINING_WRITE_INTERVAL_MS={v:?} is not a number of milliseconds: {e}")
+        }),
+    }
+}
 /// Most events in one group.
 const MAX_GROUP_EVENTS: usize = 5_000;
 /// How long one store call may take before the batches in it are retried.
@@ -48,10 +61,11 @@ impl Writer {
     pub(crate) fn spawn(
         store: Arc<dyn Store>,
         counters: Arc<Counters>,
+        interval: Duration,
         ownership: impl Fn() -> u64 + Send + Sync + 'static,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, counters, ownership, rx));
+        tokio::spawn(run(store, counters, interval, ownership, rx));
         Self { tx }
     }
 
@@ -79,6 +93,7 @@ impl Writer {
 async fn run(
     store: Arc<dyn Store>,
     counters: Arc<Counters>,
+    interval: Duration,
     ownership: impl Fn() -> u64 + Send + Sync,
     mut rx: mpsc::UnboundedReceiver<Job>,
 ) {
@@ -92,9 +107,13 @@ async fn run(
             store.ownership_changed();
         }
     };
+    let mut last_call: Option<tokio::time::Instant> = None;
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
-        tokio::time::sleep(LINGER).await;
+        if let Some(last) = last_call {
+            tokio::time::sleep_until(last + interval).await;
+        }
+        last_call = Some(tokio::time::Instant::now());
         let mut size = jobs[0].events.len();
         while size < MAX_GROUP_EVENTS {
             match rx.try_recv() {

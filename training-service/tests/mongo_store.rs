@@ -163,14 +163,19 @@ async fn the_bucket_cache_skips_the_read_and_a_stale_entry_under_the_version_gua
         .await
         .with_guard(Guard::Version)
         .with_bucket_cache(10_000);
-    let b = second_writer(&a)
-        .await
-        .with_guard(Guard::Version)
-        .with_bucket_cache(10_000);
+    // Another process, without a cache: it reads before writing.
+    let b = second_writer(&a).await.with_guard(Guard::Version);
     let ev = |i: u32, s: i32| lecture(&format!("c-{i}"), "learner-1", "course-1", s, DAY0 + 1_000);
 
+    // An unknown bucket is assumed absent under the version guard: no read.
+    let before = a.ops();
     let first = a.apply(&[ev(1, 10), ev(2, 20)]).await.expect("a: first");
     assert_eq!(first.applied, 2);
+    assert_eq!(
+        a.ops().since(before).commands,
+        1,
+        "a new bucket is written without a read"
+    );
     // The bucket is cached now: the next call is one `update` command, no `find`.
     let before = a.ops();
     let second = a.apply(&[ev(3, 30), ev(2, 20)]).await.expect("a: second");
@@ -180,24 +185,48 @@ async fn the_bucket_cache_skips_the_read_and_a_stale_entry_under_the_version_gua
         1,
         "a cached bucket is written without a read"
     );
-    assert_eq!(a.bucket_cache_stats(), Some((1, 1)));
+    assert_eq!(a.bucket_cache_stats(), Some((1, 1)), "(hits, misses)");
 
     // Another writer moves the bucket on: a's entry is stale.
     let other = b.apply(&[ev(3, 30), ev(4, 40)]).await.expect("b");
     assert_eq!((other.applied, other.duplicates), (1, 1), "{other:?}");
     // a believes ev 4 is new; the guard fails, a re-reads and finds it stored.
     let third = a.apply(&[ev(4, 40), ev(5, 50)]).await.expect("a: third");
-    assert!(third.retries >= 1, "the stale entry must have cost a retry: {third:?}");
+    assert!(
+        third.retries >= 1,
+        "the stale entry must have cost a retry: {third:?}"
+    );
     // (FerretDB's reply to a failed statement does not say what the others did, so the
     // re-read cannot tell whose write stored ev 4: the report may call it applied. The
     // totals below are what must be exact.)
     assert_eq!(third.applied + third.duplicates, 2, "{third:?}");
 
-    let all: Vec<_> = (1..=5).map(|i| ev(i, i as i32 * 10)).collect();
+    // A bucket a has never seen (another course), created by b: a assumes it absent, its
+    // upsert fails with 11000, and a reads it and skips what b stored.
+    let other_course =
+        |i: u32, s: i32| lecture(&format!("c-{i}"), "learner-1", "course-2", s, DAY0 + 1_000);
+    b.apply(&[other_course(6, 60)])
+        .await
+        .expect("b: new bucket");
+    let before = a.ops();
+    let fourth = a
+        .apply(&[other_course(6, 60), other_course(7, 70)])
+        .await
+        .expect("a: unknown bucket");
+    assert!(
+        fourth.retries >= 1,
+        "the wrong guess must have cost a retry: {fourth:?}"
+    );
+    assert!(a.ops().since(before).commands >= 3, "update, find, update");
+
+    let all: Vec<_> = (1..=5)
+        .map(|i| ev(i, i as i32 * 10))
+        .chain((6..=7).map(|i| other_course(i, i as i32 * 10)))
+        .collect();
     let mut got = a.learner_training("learner-1").await.expect("read");
     got.updated_at = None;
     assert_eq!(got, exact_totals(&all).learner_training("learner-1"));
-    assert_eq!(got.total_seconds, 150);
+    assert_eq!(got.total_seconds, 280);
     assert!(a.reconcile().await.expect("reconcile").is_exact());
     let _ = a.database().drop().await;
 }

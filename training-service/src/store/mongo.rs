@@ -165,9 +165,11 @@ impl MongoStore {
     /// `max_ids` event ids at most), so that the next call writing the bucket needs no read:
     /// one `update` command per call in the steady state instead of a `find` and an `update`.
     ///
-    /// With [`Guard::Version`] a stale entry only costs a retry. With [`Guard::IdOnly`] the
-    /// caller must be the buckets' only writer and call [`Store::ownership_changed`] on every
-    /// consumer-group rebalance (the service does); otherwise do not enable it there.
+    /// With [`Guard::Version`] a stale entry only costs a retry, and a bucket not in the cache
+    /// is assumed absent rather than read (a wrong guess costs a retry as well). With
+    /// [`Guard::IdOnly`] the caller must be the buckets' only writer and call
+    /// [`Store::ownership_changed`] on every consumer-group rebalance (the service does);
+    /// otherwise do not enable it there.
     pub fn with_bucket_cache(mut self, max_ids: usize) -> Self {
         self.cache = Some(Arc::new(Mutex::new(BucketCache::new(max_ids))));
         self
@@ -265,6 +267,9 @@ impl MongoStore {
             }
             // What each pending bucket holds: from the cache in the first round (entries are
             // taken out and go back only after a successful write), read otherwise.
+            // Under the version guard a bucket the cache does not know is assumed absent
+            // (`v` 0): if it exists after all, its upsert fails with 11000 and the next round
+            // reads it. New buckets (a new day, learner or course) then cost no read at all.
             let mut view: HashMap<String, Known> = HashMap::new();
             let mut unknown: Vec<&String> = Vec::new();
             match (&self.cache, round) {
@@ -275,6 +280,7 @@ impl MongoStore {
                             Some(k) => {
                                 view.insert(id.clone(), k);
                             }
+                            None if self.guard == Guard::Version => {}
                             None => unknown.push(id),
                         }
                     }
