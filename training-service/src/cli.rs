@@ -28,7 +28,9 @@ ENVIRONMENT (serve):
                                                          in memory (demo only)
   TRAINING_HTTP_ADDR (default 0.0.0.0:8080)              the API
   TRAINING_JWT_SECRET                                    HS256 secret (required with Kafka)
-  TRAINING_GROUP (default training-hours)                consumer group prefix";
+  TRAINING_GROUP (default training-hours)                consumer group prefix
+  TRAINING_WRITE_INTERVAL_MS (default 12)                shortest time between store calls
+  TRAINING_BUCKET_CACHE_IDS (default 500000, 0 = off)    event ids the MongoDB store caches";
 
 /// What to do.
 #[derive(Debug)]
