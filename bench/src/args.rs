@@ -5,9 +5,10 @@ use std::path::PathBuf;
 /// Printed for `--help` and after a flag error.
 pub(crate) const USAGE: &str = "\
 consume-bench: messages/second of a raw rdkafka poll loop, #[consume] handlers (no-op and
-Avro<T>), kafkajs (no-op and with @kafkajs/confluent-schema-registry decoding) and Kafka's
-Java consumer (kafka-consumer-perf-test) on one topic of Confluent-framed Avro records; the
-cost of one Avro decode; key-ordered concurrency vs sequential
+Avro<T>), kafkajs (no-op and with @kafkajs/confluent-schema-registry decoding), Kafka's Java
+consumer (kafka-consumer-perf-test) and RustStream #[subscriber] handlers (no-op and Avro,
+bench/ruststream-peer, built with cargo on first use) on one topic of Confluent-framed Avro
+records; the cost of one Avro decode; key-ordered concurrency vs sequential
 
 USAGE: cargo run --release -p consume-bench -- [FLAGS]
        bench/run        (the full run of issue 7: --all, writes BENCHMARKS.md and bench/charts/)
@@ -17,7 +18,7 @@ FLAGS:
                            the key-ordered run; with --write-markdown it writes all four
                            sections (side-by-side, framework-overhead, avro, key-ordered)
   --no-peers               only the in-process variants (a, b1, b2): no kafkajs (c1, c2), no
-                           Java (d), no kafkajs in the key-ordered run
+                           Java (d), no RustStream (e, e2), no kafkajs in the key-ordered run
   --charts <DIR>           write the PNG charts there (with --smoke --all: a temporary dir)
   --messages <N>           messages to produce and read per variant and round (default 2000000)
   --rounds <R>             measured rounds after the warm-up round (default 5)

@@ -58,16 +58,19 @@ pub(crate) struct Bar {
     pub(crate) color: RGBColor,
 }
 
-/// Colours: ours, the librdkafka/Java ceilings, the seed's stack.
+/// Colours: ours, the librdkafka/Java ceilings, the seed's stack, the other Rust framework.
 pub(crate) const OURS: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 /// Colour of the clients without a framework (raw rdkafka, Java).
 pub(crate) const CEILING: RGBColor = RGBColor(0x7f, 0x7f, 0x7f);
 /// Colour of the seed's stack (kafkajs).
 pub(crate) const SEED: RGBColor = RGBColor(0xd6, 0x27, 0x28);
+/// Colour of the other Rust framework (RustStream).
+pub(crate) const RUST_PEER: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
 /// Colour of a met target.
 pub(crate) const MET: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
 
-/// A bar chart `title` of `bars` with y axis `y_label`, written to `path` (800×450 PNG);
+/// A bar chart `title` of `bars` with y axis `y_label`, written to `path` (a 450 px high PNG,
+/// 130 px wide per bar plus 100, at least 800, so the labels under the bars do not overlap);
 /// `line` draws a dashed horizontal line at that height (e.g. a target).
 pub(crate) fn bars(
     path: &Path,
@@ -77,7 +80,12 @@ pub(crate) fn bars(
     line: Option<f64>,
 ) -> Result<(), BoxError> {
     let text = font();
-    let root = BitMapBackend::new(path, (800, 450)).into_drawing_area();
+    let width = u32::try_from(bars.len())
+        .unwrap_or(u32::MAX)
+        .saturating_mul(130)
+        .saturating_add(100)
+        .clamp(800, 2000);
+    let root = BitMapBackend::new(path, (width, 450)).into_drawing_area();
     root.fill(&WHITE)?;
     let top = bars
         .iter()

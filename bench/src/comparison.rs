@@ -68,7 +68,9 @@ fn row(
 
 /// The ratio rows: the issue's targets first, then context.
 pub(crate) fn ratio_rows(rounds: &[Round], ko: Option<&KeyOrdered>) -> Vec<RatioRow> {
-    use Variant::{Avro, Framework, Java, KafkajsAvro, KafkajsNoop, Raw};
+    use Variant::{
+        Avro, Framework, Java, KafkajsAvro, KafkajsNoop, Raw, RustStreamAvro, RustStreamNoop,
+    };
     let mut rows: Vec<RatioRow> = [
         row(
             rounds,
@@ -142,6 +144,34 @@ pub(crate) fn ratio_rows(rounds: &[Round], ko: Option<&KeyOrdered>) -> Vec<Ratio
                 Framework,
                 Java,
                 "framework no-op vs Kafka's Java client",
+                None,
+            ),
+            row(
+                rounds,
+                RustStreamNoop,
+                Raw,
+                "RustStream no-op vs raw librdkafka",
+                None,
+            ),
+            row(
+                rounds,
+                Framework,
+                RustStreamNoop,
+                "framework no-op vs RustStream no-op",
+                None,
+            ),
+            row(
+                rounds,
+                Avro,
+                RustStreamAvro,
+                "framework + Avro vs RustStream + Avro",
+                None,
+            ),
+            row(
+                rounds,
+                RustStreamAvro,
+                RustStreamNoop,
+                "cost of Avro decoding in RustStream",
                 None,
             ),
         ]
@@ -232,6 +262,7 @@ fn color(v: Variant) -> plotters::style::RGBColor {
         Variant::Raw | Variant::Java => charts::CEILING,
         Variant::Framework | Variant::Avro => charts::OURS,
         Variant::KafkajsNoop | Variant::KafkajsAvro => charts::SEED,
+        Variant::RustStreamNoop | Variant::RustStreamAvro => charts::RUST_PEER,
     }
 }
 
@@ -329,6 +360,8 @@ fn short_name(v: Variant) -> &'static str {
         Variant::KafkajsNoop => "kafkajs",
         Variant::KafkajsAvro => "kafkajs+decode",
         Variant::Java => "Java",
+        Variant::RustStreamNoop => "RustStream",
+        Variant::RustStreamAvro => "RustStr.+Avro",
     }
 }
 
@@ -349,8 +382,8 @@ pub(crate) fn section(r: &Report<'_>, x: &Extras<'_>) -> String {
     let rows = ratio_rows(r.rounds, x.key_ordered);
     let mut out = String::new();
     out.push_str(
-        "## Side by side: our framework vs raw librdkafka, Kafka's Java client and the seed's \
-         kafkajs stack (issue 7)\n\n",
+        "## Side by side: our framework vs raw librdkafka, Kafka's Java client, RustStream and \
+         the seed's kafkajs stack (issue 7)\n\n",
     );
     out.push_str(
         "Every variant reads the same topic in the same run, each with its own fresh consumer \
@@ -386,26 +419,42 @@ pub(crate) fn section(r: &Report<'_>, x: &Extras<'_>) -> String {
          (d) pays ≈ one fetch round trip more)\n",
     );
     out.push_str(
-        "- (e) RustStream (`ruststream-rdkafka`) is not measured: see \"Targets of issue 7\" \
-         below the section\n",
+        "- (e) RustStream (`ruststream-rdkafka`, on the same rdkafka 0.39 and librdkafka build \
+         as ours): one `#[subscriber]` handler mounted on a `KafkaBroker`, no-op over the raw \
+         payload (RustStream's self-deserializing lane, `#[derive(Deserialized)] struct \
+         Payload<'a>(&'a [u8])`, no codec; it sums the payload lengths); (e2) the same \
+         subscription with a handler taking `&LectureProgress` (four `String`s, an `i32`, an \
+         `i64`), decoded by RustStream's `AvroCodec::registry` (Confluent framing, the writer \
+         schema by id through the broker's `SchemaPrefetch`, apache-avro's datum reader into a \
+         `Value`, then serde), `on_failure(decode = fail_fast)`. Both with RustStream's \
+         defaults otherwise (one sequential dispatch loop over an rdkafka `StreamConsumer` per \
+         subscription, `Commit::Auto`: librdkafka stores each offset when the record is handed \
+         over and auto-commits), `StartOffset::Earliest`. A child process \
+         (`bench/ruststream-peer`: a crate of its own with its own `Cargo.lock`, outside the \
+         workspace, built by `bench/run` and by the benchmark) with its own group reports its \
+         own count and time as JSON; its clock starts at its first message (join excluded). \
+         Checked: (e)'s Σ payload lengths and (e2)'s Σ decoded `watched_seconds` equal the \
+         topic's\n",
     );
     let _ = writeln!(
         out,
-        "- librdkafka-based variants (a, b1, b2) get {}, see the sections below; kafkajs and \
+        "- librdkafka-based variants (a, b1, b2, e, e2) get {}, see the sections below (the \
+         RustStream peer as properties of its subscription, `KafkaTopic::config`); kafkajs and \
          Java run with their own defaults, as their users run them",
         crate::tuning::describe(r.tuning)
     );
     let _ = writeln!(
         out,
         "- Method: {}{} measured round{}; in each round the variants that read the topic in \
-         about a second (a, b1, b2, d) run back to back, rotated by one among themselves from \
-         round to round, so both sides of b1/a, b2/a and a/d are measured seconds apart; the \
-         kafkajs pair (c1, c2, 5–15 s each) runs before them in odd rounds and after them in \
-         even rounds (round 1: {}); the tables show each variant's msgs/s per round and the \
-         medians; the ratios are medians of the per-round ratios",
+         a second or two (a, b1, b2, d, e, e2) run back to back, rotated by one among \
+         themselves from round to round, so both sides of b1/a, b2/a, a/d and b1/e are \
+         measured seconds apart; the kafkajs pair (c1, c2, 5–15 s each) runs before them in \
+         odd rounds and after them in even rounds (round 1: {}); the tables show each \
+         variant's msgs/s per round and the medians; the ratios are medians of the per-round \
+         ratios",
         if r.warmup {
             "one unmeasured warm-up round of (a), (b1), (b2) (it also brings the topic into the \
-             page cache; (c) and (d) start a fresh process every time anyway), then "
+             page cache; (c), (d) and (e) start a fresh process every time anyway), then "
         } else {
             ""
         },
@@ -471,8 +520,8 @@ mod tests {
     fn rounds() -> Vec<Round> {
         let vs = crate::rounds::ALL_VARIANTS;
         let rates = [
-            [1000, 950, 800, 300, 50, 900],
-            [1000, 980, 900, 200, 60, 1100],
+            [1000, 950, 800, 300, 50, 900, 1000, 400],
+            [1000, 980, 900, 200, 60, 1100, 700, 350],
         ];
         rates
             .iter()
@@ -501,9 +550,20 @@ mod tests {
         let t = ratios_table(&rows);
         assert!(t.contains("| b2/a |"), "{t}");
         assert!(t.contains("| ≥ 0.85 | yes |"), "{t}");
+        // (e): 1000 and 700 against (b1)'s 950 and 980.
+        let b1e = get("b1/e");
+        assert!((b1e.median - (0.95 + 1.4) / 2.0).abs() < 1e-9, "{b1e:?}");
+        assert_eq!(b1e.target, None);
+        assert!((get("e/a").median - 0.85).abs() < 1e-9);
+        assert!((get("b2/e2").median - (2.0 + 900.0 / 350.0) / 2.0).abs() < 1e-9);
+        assert!(get("e2/e").met().is_none());
         let table = rounds_table(&rs, &crate::rounds::ALL_VARIANTS);
         assert!(
-            table.contains("| 2 | b1, b2, d, a, c2, c1 | 1,000 | 980 |"),
+            table.contains("| 2 | b1, b2, d, e, e2, a, c2, c1 | 1,000 | 980 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| (e) RustStream #[subscriber] |"),
             "{table}"
         );
         assert!(
@@ -525,7 +585,7 @@ mod tests {
         let rows = ratio_rows(&rs, None);
         assert!(
             rows.iter()
-                .all(|r| !r.name.contains('c') && !r.name.contains('d'))
+                .all(|r| !r.name.contains('c') && !r.name.contains('d') && !r.name.contains('e'))
         );
     }
 }

@@ -1,8 +1,9 @@
 //! `consume-bench`: how many messages per second the `#[consume]` runtime gets through, with
 //! a no-op handler and with an `Avro<T>` handler, compared with a bare rdkafka poll loop,
 //! kafkajs (the seed's stack, with and without `@kafkajs/confluent-schema-registry`
-//! decoding) and Kafka's Java consumer, on one topic of Confluent-framed Avro records
-//! produced once; what one Avro decode costs; and key-ordered concurrency vs sequential.
+//! decoding), Kafka's Java consumer and RustStream (`ruststream-rdkafka`, no-op and Avro), on
+//! one topic of Confluent-framed Avro records produced once; what one Avro decode costs; and
+//! key-ordered concurrency vs sequential.
 //!
 //! ```text
 //! bench/run                                        # the full run (issue 7), ≤ 5 minutes
@@ -11,8 +12,9 @@
 //! ```
 //!
 //! Needs Kafka and the schema registry (`infra/up`), and for the peers kafkajs
-//! (`tests/interop/setup.sh`) and Kafka's jars (`infra/up`). Progress goes to stderr, the
-//! markdown result to stdout.
+//! (`tests/interop/setup.sh`), Kafka's jars (`infra/up`) and the RustStream peer
+//! (`bench/ruststream-peer`, built by the benchmark itself with cargo; the first build takes
+//! a few minutes). Progress goes to stderr, the markdown result to stdout.
 
 mod args;
 mod avro_report;
@@ -111,6 +113,16 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     let bootstrap = kafka::bootstrap();
     kafka::check_reachable(&bootstrap)?;
     let registry = registry::client()?;
+    let variants = if args.no_peers {
+        rounds::RUST_VARIANTS.to_vec()
+    } else {
+        rounds::ALL_VARIANTS.to_vec()
+    };
+    if variants.iter().any(|v| v.is_ruststream()) {
+        // Before the topic exists: a failed (or first, minutes-long) build leaves nothing behind.
+        eprintln!("building the RustStream peer (bench/ruststream-peer; a no-op when up to date)…");
+        tokio::task::spawn_blocking(peers::build_ruststream).await??;
+    }
     let machine = Machine::detect();
     eprintln!("machine: {}", machine.one_line());
 
@@ -130,11 +142,7 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         tuning: tuning::selected(args.librdkafka_defaults),
         registry,
         registry_url: registry::url(),
-        variants: if args.no_peers {
-            rounds::RUST_VARIANTS.to_vec()
-        } else {
-            rounds::ALL_VARIANTS.to_vec()
-        },
+        variants,
     };
     let measured = async {
         if created {
@@ -251,7 +259,7 @@ async fn run(args: &Args) -> Result<(), BoxError> {
             if args.no_peers {
                 ""
             } else {
-                " (kafkajs with the expected checksums)"
+                " (kafkajs and RustStream with the expected checksums)"
             },
             if args.all {
                 ", the key-ordered run kept every key in order and the charts were drawn"

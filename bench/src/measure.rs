@@ -21,6 +21,12 @@ pub(crate) enum Variant {
     KafkajsAvro,
     /// (d) Kafka's Java consumer through `kafka-consumer-perf-test` (a JVM child process).
     Java,
+    /// (e) RustStream (`ruststream-rdkafka`), a no-op `#[subscriber]` handler (the
+    /// `bench/ruststream-peer` child process).
+    RustStreamNoop,
+    /// (e2) RustStream, a `#[subscriber]` handler decoding `LectureProgress` with its registry
+    /// `AvroCodec` (the same child process with `--registry`).
+    RustStreamAvro,
 }
 
 impl Variant {
@@ -33,6 +39,8 @@ impl Variant {
             Variant::KafkajsNoop => "c1",
             Variant::KafkajsAvro => "c2",
             Variant::Java => "d",
+            Variant::RustStreamNoop => "e",
+            Variant::RustStreamAvro => "e2",
         }
     }
 
@@ -45,6 +53,8 @@ impl Variant {
             Variant::KafkajsNoop => "kafkajs eachMessage",
             Variant::KafkajsAvro => "kafkajs eachMessage + decode",
             Variant::Java => "Java kafka-consumer-perf-test",
+            Variant::RustStreamNoop => "RustStream #[subscriber]",
+            Variant::RustStreamAvro => "RustStream #[subscriber] + Avro",
         }
     }
 
@@ -57,15 +67,27 @@ impl Variant {
             Variant::KafkajsNoop => "kafkajs",
             Variant::KafkajsAvro => "kafkajs-avro",
             Variant::Java => "java",
+            Variant::RustStreamNoop => "ruststream",
+            Variant::RustStreamAvro => "ruststream-avro",
         }
     }
 
-    /// Whether the variant runs in a child process of another language (Node, JVM).
+    /// Whether the variant is another stack's consumer in a child process (Node, JVM, the
+    /// RustStream peer binary): left out by `--no-peers` and by the warm-up round.
     pub(crate) fn is_peer(self) -> bool {
         matches!(
             self,
-            Variant::KafkajsNoop | Variant::KafkajsAvro | Variant::Java
+            Variant::KafkajsNoop
+                | Variant::KafkajsAvro
+                | Variant::Java
+                | Variant::RustStreamNoop
+                | Variant::RustStreamAvro
         )
+    }
+
+    /// Whether the variant is run by the RustStream peer binary (which must be built first).
+    pub(crate) fn is_ruststream(self) -> bool {
+        matches!(self, Variant::RustStreamNoop | Variant::RustStreamAvro)
     }
 }
 

@@ -10,6 +10,11 @@
 //!   `fetch.time.ms` is the time from `KafkaConsumer` creation to the last record minus the
 //!   group join (the tool's `rebalance.time.ms`): JVM start and join are excluded, the first
 //!   fetch and the JIT warm-up are included (see [`parse_java`]).
+//! - (e), (e2): `bench/ruststream-peer`, a RustStream (`ruststream-rdkafka`) app with one
+//!   `#[subscriber]` handler (no-op over the raw payload, or `&LectureProgress` through
+//!   RustStream's registry `AvroCodec`). A crate of its own outside the workspace (RustStream's
+//!   dependency tree stays out of the workspace's builds), built by [`build_ruststream`]. It
+//!   prints one JSON line; its clock starts at its first message.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,6 +33,202 @@ fn repo_dir() -> PathBuf {
 /// The kafkajs benchmark script.
 pub(crate) fn node_script() -> PathBuf {
     repo_dir().join("tests/interop/node/bench_consume.js")
+}
+
+/// The RustStream peer's manifest (its own workspace and lock file).
+fn ruststream_manifest() -> PathBuf {
+    repo_dir().join("bench/ruststream-peer/Cargo.toml")
+}
+
+/// Where the RustStream peer is built: under the git-ignored `target/`, apart from the
+/// workspace's own artifacts.
+fn ruststream_target_dir() -> PathBuf {
+    repo_dir().join("target/ruststream-peer")
+}
+
+/// The RustStream peer binary [`build_ruststream`] produces.
+fn ruststream_binary() -> PathBuf {
+    ruststream_target_dir().join("release/ruststream-peer")
+}
+
+/// Builds the RustStream peer (`cargo build --release --locked`, its own target directory
+/// under `target/`). Incremental: a no-op when it is up to date; the first build takes a few
+/// minutes (RustStream, reqwest, apache-avro and librdkafka from source). Blocking.
+pub(crate) fn build_ruststream() -> Result<(), BoxError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = ruststream_manifest();
+    let mut cmd = Command::new(&cargo);
+    cmd.args(["build", "--release", "--locked", "--manifest-path"])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", ruststream_target_dir());
+    // Under `cargo run`, this process carries the variables cargo sets for the running crate
+    // (`CARGO_MANIFEST_DIR` = bench/, `CARGO_PKG_*`, …). Some build scripts of the peer's
+    // dependencies (ring's) rerun when those change, which would rebuild half of the peer on
+    // every alternation between `cargo run` and `bench/run`: build it without them.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_for_the_crate) {
+            cmd.env_remove(name);
+        }
+    }
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| format!("starting `{}`: {e}", Path::new(&cargo).display()))?;
+    if !status.success() {
+        return Err(format!(
+            "building the RustStream peer ({}) failed with {status} (cargo's output is above)",
+            manifest.display()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Whether `name` is one of the variables cargo sets for the crate it runs (or builds), as
+/// opposed to a setting of the user's.
+fn set_by_cargo_for_the_crate(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        )
+}
+
+/// What the RustStream peer should do.
+#[derive(Debug, Clone)]
+pub(crate) struct RustStreamRun<'a> {
+    /// Kafka's bootstrap servers.
+    pub(crate) bootstrap: &'a str,
+    /// Topic to read from the beginning.
+    pub(crate) topic: &'a str,
+    /// Fresh group id.
+    pub(crate) group: &'a str,
+    /// Records to read.
+    pub(crate) count: u64,
+    /// Decode every value as Avro with this registry (`None`: no-op).
+    pub(crate) registry: Option<&'a str>,
+    /// librdkafka consumer properties for its subscription.
+    pub(crate) tuning: &'a [(&'a str, &'a str)],
+}
+
+/// What the RustStream peer reported.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RustStreamReport {
+    /// The measurement (clock from its first record to the last).
+    pub(crate) measurement: Measurement,
+    /// Sum of payload lengths (no-op) or of decoded `watched_seconds` (decode).
+    pub(crate) checksum: u64,
+    /// From the app's start (connect, subscribe, join) to its first record.
+    pub(crate) join: Duration,
+}
+
+/// Runs the RustStream peer to completion (blocking: call it from a blocking thread). It must
+/// have been built ([`build_ruststream`]).
+pub(crate) fn run_ruststream(r: &RustStreamRun<'_>) -> Result<RustStreamReport, BoxError> {
+    let binary = ruststream_binary();
+    if !binary.is_file() {
+        return Err(format!(
+            "the RustStream peer is not built ({} is missing)",
+            binary.display()
+        )
+        .into());
+    }
+    // Generous, as for kafkajs: the whole run at 20 000 msgs/s plus a minute.
+    let timeout_ms = 60_000 + r.count / 20;
+    let mut cmd = Command::new(&binary);
+    cmd.env("KAFKA_BOOTSTRAP", r.bootstrap)
+        .args(["--topic", r.topic, "--group", r.group])
+        .args(["--count", &r.count.to_string()])
+        .args(["--timeout-ms", &timeout_ms.to_string()]);
+    for (k, v) in r.tuning {
+        cmd.arg("--property").arg(format!("{k}={v}"));
+    }
+    if let Some(url) = r.registry {
+        cmd.args(["--registry", url]);
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the RustStream peer ({}) exited with {} (its stderr is above)",
+            binary.display(),
+            out.status
+        )
+        .into());
+    }
+    parse_ruststream(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Parses the RustStream peer's JSON line (the last non-empty line of stdout).
+pub(crate) fn parse_ruststream(stdout: &str) -> Result<RustStreamReport, BoxError> {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .ok_or("the RustStream peer printed nothing")?;
+    let v: serde_json::Value = serde_json::from_str(line)
+        .map_err(|e| format!("the RustStream peer printed `{line}`: {e}"))?;
+    let num = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_f64)
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .ok_or_else(|| format!("the RustStream peer's `{line}` has no number `{k}`"))
+    };
+    let int = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| format!("the RustStream peer's `{line}` has no count `{k}`"))
+    };
+    Ok(RustStreamReport {
+        measurement: Measurement {
+            read: int("count")?,
+            timed: int("timed")?,
+            elapsed: Duration::from_secs_f64(num("elapsed_s")?),
+            bytes: 0,
+        },
+        checksum: int("checksum")?,
+        join: Duration::from_secs_f64(num("join_s")?),
+    })
+}
+
+/// The versions of RustStream's crates the peer is locked to (from its `Cargo.lock`).
+fn ruststream_versions() -> String {
+    let lock = std::fs::read_to_string(ruststream_manifest().with_file_name("Cargo.lock"))
+        .unwrap_or_default();
+    let version = |name: &str| locked_version(&lock, name).unwrap_or_else(|| "?".to_owned());
+    format!(
+        "RustStream: ruststream-rdkafka {}, ruststream {} (`bench/ruststream-peer/Cargo.lock`)",
+        version("ruststream-rdkafka"),
+        version("ruststream")
+    )
+}
+
+/// The version of package `name` in the text of a `Cargo.lock`.
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let want = format!("name = \"{name}\"");
+    let mut lines = lock.lines().map(str::trim);
+    while let Some(l) = lines.next() {
+        if l == want {
+            return lines
+                .next()
+                .and_then(|v| v.strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'))
+                .map(str::to_owned);
+        }
+    }
+    None
 }
 
 /// What the Node script should do.
@@ -267,8 +468,8 @@ pub(crate) fn parse_java(stdout: &str) -> Result<JavaReport, BoxError> {
     })
 }
 
-/// The peers' versions, one line: Node, kafkajs, the schema-registry client, the JVM and
-/// Kafka's client jar (`?` where unknown).
+/// The peers' versions, one line: Node, kafkajs, the schema-registry client, the JVM, Kafka's
+/// client jar and RustStream's crates (`?` where unknown).
 pub(crate) fn versions() -> String {
     let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
     let node_v = Command::new(&node)
@@ -316,9 +517,10 @@ pub(crate) fn versions() -> String {
         .unwrap_or_else(|| "?".to_owned());
     format!(
         "Node {node_v}, kafkajs {}, @kafkajs/confluent-schema-registry {}; {java_v} (`java -version`), \
-         Kafka clients {clients}",
+         Kafka clients {clients}; {}",
         package("kafkajs"),
         package("@kafkajs/confluent-schema-registry"),
+        ruststream_versions(),
     )
 }
 
@@ -337,6 +539,54 @@ mod tests {
         assert_eq!((r.checksum, r.violations), (100_000, 0));
         assert!(parse_node("").is_err());
         assert!(parse_node("{\"count\":1}").is_err());
+    }
+
+    #[test]
+    fn ruststream_report() {
+        let r = parse_ruststream(
+            "{\"checksum\":2000000,\"count\":20000,\"elapsed_s\":0.5,\"join_s\":0.25,\"timed\":19999}\n",
+        )
+        .unwrap();
+        assert_eq!((r.measurement.read, r.measurement.timed), (20_000, 19_999));
+        assert!((r.measurement.rate() - 39_998.0).abs() < 1e-6);
+        assert_eq!(r.checksum, 2_000_000);
+        assert_eq!(r.join, Duration::from_millis(250));
+        assert!(parse_ruststream("").is_err());
+        assert!(parse_ruststream("{\"count\":1}").is_err());
+        assert!(
+            parse_ruststream(
+                "{\"checksum\":1,\"count\":1,\"elapsed_s\":-1,\"join_s\":0,\"timed\":0}"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn cargo_run_variables_are_recognised() {
+        assert!(set_by_cargo_for_the_crate("CARGO_MANIFEST_DIR"));
+        assert!(set_by_cargo_for_the_crate("CARGO_PKG_VERSION"));
+        assert!(!set_by_cargo_for_the_crate("CARGO_HOME"));
+        assert!(!set_by_cargo_for_the_crate("CARGO_TARGET_DIR"));
+        assert!(!set_by_cargo_for_the_crate("CARGO"));
+    }
+
+    #[test]
+    fn versions_from_a_lock_file() {
+        let lock = "[[package]]\nname = \"ruststream\"\nversion = \"0.7.7\"\n\n[[package]]\n\
+                    name = \"ruststream-rdkafka\"\nversion = \"0.7.1\"\n";
+        assert_eq!(locked_version(lock, "ruststream").as_deref(), Some("0.7.7"));
+        assert_eq!(
+            locked_version(lock, "ruststream-rdkafka").as_deref(),
+            Some("0.7.1")
+        );
+        assert_eq!(locked_version(lock, "ruststream-cli"), None);
+        // The committed lock file names the crate the report says is measured.
+        let committed =
+            std::fs::read_to_string(ruststream_manifest().with_file_name("Cargo.lock")).unwrap();
+        assert_eq!(
+            locked_version(&committed, "ruststream-rdkafka").as_deref(),
+            Some("0.7.1")
+        );
     }
 
     #[test]

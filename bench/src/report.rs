@@ -61,6 +61,8 @@ fn column(v: Variant) -> &'static str {
         Variant::KafkajsNoop => "(c1) kafkajs no-op, msgs/s",
         Variant::KafkajsAvro => "(c2) kafkajs + decode, msgs/s",
         Variant::Java => "(d) Java perf-test, msgs/s",
+        Variant::RustStreamNoop => "(e) RustStream no-op, msgs/s",
+        Variant::RustStreamAvro => "(e2) RustStream + Avro, msgs/s",
     }
 }
 

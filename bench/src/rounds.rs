@@ -6,19 +6,21 @@ use std::time::Duration;
 use consume_runtime::SchemaRegistry;
 
 use crate::measure::{Measurement, STALL_TIMEOUT, Variant};
-use crate::peers::{self, NodeRun};
+use crate::peers::{self, NodeRun, RustStreamRun};
 use crate::report::thousands;
 use crate::stats::Round;
 use crate::{BoxError, framework, handlers, lecture, raw};
 
 /// Every variant, in table order.
-pub(crate) const ALL_VARIANTS: [Variant; 6] = [
+pub(crate) const ALL_VARIANTS: [Variant; 8] = [
     Variant::Raw,
     Variant::Framework,
     Variant::Avro,
     Variant::KafkajsNoop,
     Variant::KafkajsAvro,
     Variant::Java,
+    Variant::RustStreamNoop,
+    Variant::RustStreamAvro,
 ];
 
 /// The in-process variants only (`--no-peers`).
@@ -38,18 +40,18 @@ pub(crate) struct Target {
     pub(crate) tuning: &'static [(&'static str, &'static str)],
     /// The schema registry holding the topic's value schema (used by (b2)).
     pub(crate) registry: SchemaRegistry,
-    /// Its URL (given to (c2)).
+    /// Its URL (given to (c2) and (e2)).
     pub(crate) registry_url: String,
     /// The variants to run, in table order.
     pub(crate) variants: Vec<Variant>,
 }
 
-/// The order of round `number` (1-based). The variants that read the topic in about a
-/// second (a, b1, b2, d) run back to back, rotated by `number - 1` among themselves, so the
-/// two sides of b1/a, b2/a and a/d are measured seconds apart, not across the kafkajs runs
-/// (which take 5–15 s each, and the machine's load changes meanwhile); the kafkajs variants
-/// (c1, c2) run as a block before them in odd rounds and after them in even rounds, rotated
-/// among themselves too.
+/// The order of round `number` (1-based). The variants that read the topic in a second or
+/// two (a, b1, b2, d, e, e2) run back to back, rotated by `number - 1` among themselves, so
+/// the two sides of b1/a, b2/a, a/d and b1/e are measured seconds apart, not across the
+/// kafkajs runs (which take 5–15 s each, and the machine's load changes meanwhile); the
+/// kafkajs variants (c1, c2) run as a block before them in odd rounds and after them in even
+/// rounds, rotated among themselves too.
 pub(crate) fn order(number: usize, variants: &[Variant]) -> Vec<Variant> {
     let rotated = |mut g: Vec<Variant>| {
         if !g.is_empty() {
@@ -76,8 +78,13 @@ pub(crate) async fn run_all(
     rounds: usize,
     warmup: bool,
 ) -> Result<Vec<Round>, BoxError> {
-    // Σ watched_seconds over the topic: what (c2) must report after decoding every record.
-    let watched_sum: u64 = if target.variants.contains(&Variant::KafkajsAvro) {
+    // Σ watched_seconds over the topic: what (c2) and (e2) must report after decoding every
+    // record.
+    let watched_sum: u64 = if target
+        .variants
+        .iter()
+        .any(|v| matches!(v, Variant::KafkajsAvro | Variant::RustStreamAvro))
+    {
         (0..target.expected)
             .map(|seq| u64::try_from(lecture::record(seq).watched_seconds).unwrap_or(0))
             .sum()
@@ -126,6 +133,25 @@ async fn run_variant(
         }
         Variant::Framework => framework::run(t, handlers::NOOP, &group).await?,
         Variant::Avro => framework::run(t, handlers::AVRO, &group).await?,
+        Variant::RustStreamNoop | Variant::RustStreamAvro => {
+            let decode = v == Variant::RustStreamAvro;
+            let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
+            let (url, count, tuning) = (t.registry_url.clone(), t.expected, t.tuning);
+            let r = tokio::task::spawn_blocking(move || {
+                peers::run_ruststream(&RustStreamRun {
+                    bootstrap: &bootstrap,
+                    topic: &topic,
+                    group: &g,
+                    count,
+                    registry: decode.then_some(url.as_str()),
+                    tuning,
+                })
+            })
+            .await??;
+            check_checksum(v, label, decode, r.checksum, count, watched_sum)?;
+            extra = format!("  (join {} ms excluded)", r.join.as_millis());
+            r.measurement
+        }
         Variant::KafkajsNoop | Variant::KafkajsAvro => {
             let decode = v == Variant::KafkajsAvro;
             let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
@@ -142,24 +168,7 @@ async fn run_variant(
                 })
             })
             .await??;
-            let want = if decode {
-                watched_sum
-            } else {
-                count * lecture::FRAMED_BYTES as u64
-            };
-            if r.checksum != want {
-                return Err(format!(
-                    "{} ({label}) reported checksum {} instead of {want} (Σ {} over the topic)",
-                    v.name(),
-                    r.checksum,
-                    if decode {
-                        "decoded watched_seconds"
-                    } else {
-                        "payload lengths"
-                    }
-                )
-                .into());
-            }
+            check_checksum(v, label, decode, r.checksum, count, watched_sum)?;
             r.measurement
         }
         Variant::Java => {
@@ -177,7 +186,7 @@ async fn run_variant(
         }
     };
     eprintln!(
-        "  {label:>6} ({:<2}) {:<29} {:>9} records in {:>8.3} s  {:>11} msgs/s{extra}",
+        "  {label:>6} ({:<2}) {:<31} {:>9} records in {:>8.3} s  {:>11} msgs/s{extra}",
         v.letter(),
         v.name(),
         m.read,
@@ -200,6 +209,36 @@ async fn run_variant(
     Ok(m)
 }
 
+/// Fails unless a peer's `checksum` is the topic's: Σ decoded `watched_seconds` (`decode`) or
+/// Σ payload lengths of `count` records.
+fn check_checksum(
+    v: Variant,
+    label: &str,
+    decode: bool,
+    checksum: u64,
+    count: u64,
+    watched_sum: u64,
+) -> Result<(), BoxError> {
+    let want = if decode {
+        watched_sum
+    } else {
+        count * lecture::FRAMED_BYTES as u64
+    };
+    if checksum != want {
+        return Err(format!(
+            "{} ({label}) reported checksum {checksum} instead of {want} (Σ {} over the topic)",
+            v.name(),
+            if decode {
+                "decoded watched_seconds"
+            } else {
+                "payload lengths"
+            }
+        )
+        .into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,8 +253,10 @@ mod tests {
         assert_eq!(order(4, &v), [A, B, C]);
         assert!(order(1, &[]).is_empty());
         use Variant::{Java as D, KafkajsAvro as C2, KafkajsNoop as C1};
-        assert_eq!(order(1, &ALL_VARIANTS), [C1, C2, A, B, C, D]);
-        assert_eq!(order(2, &ALL_VARIANTS), [B, C, D, A, C2, C1]);
-        assert_eq!(order(3, &ALL_VARIANTS), [C1, C2, C, D, A, B]);
+        use Variant::{RustStreamAvro as E2, RustStreamNoop as E};
+        assert_eq!(order(1, &ALL_VARIANTS), [C1, C2, A, B, C, D, E, E2]);
+        assert_eq!(order(2, &ALL_VARIANTS), [B, C, D, E, E2, A, C2, C1]);
+        assert_eq!(order(3, &ALL_VARIANTS), [C1, C2, C, D, E, E2, A, B]);
+        assert_eq!(order(7, &ALL_VARIANTS), [C1, C2, A, B, C, D, E, E2]);
     }
 }
