@@ -19,10 +19,11 @@ use rdkafka::message::{BorrowedMessage, Message as _};
 use super::control::WorkerControl;
 use super::queue::AsyncPartitionQueue;
 use super::worker::{
-    HandlerShared, PanicError, Settled, StoredOffset, Worker, failed, panic_message,
+    AfterFailure, HandlerShared, PanicError, Settled, StoredOffset, Worker, after_failure, failed,
+    panic_message,
 };
 use crate::batch::{Batch, BatchHandler};
-use crate::error::{ErrorKind, HandlerError};
+use crate::error::HandlerError;
 use crate::extract::delivery::Source;
 use crate::extract::{Delivery, FromMessage};
 use crate::options::BatchOptions;
@@ -226,33 +227,36 @@ where
             }
             Outcome::Retry(e) => e,
         };
-        let unavailable = error.kind() == ErrorKind::Unavailable;
-        if !unavailable && attempt >= shared.retry.max_attempts {
-            return fail_all(
-                shared,
-                msgs,
-                &rejected,
-                topic,
-                &error,
-                attempt,
-                "retries exhausted",
-                control,
-            )
-            .await;
-        }
-        attempt = attempt.saturating_add(1);
-        let wait = shared.retry.backoff(attempt);
-        tracing::warn!(
-            handler = %shared.name, %topic, partition = first.partition(),
-            first_offset = first.offset(), last_offset = last.offset(), messages = msgs.len(),
-            attempt, wait_ms = wait.as_millis() as u64, error = %error,
-            "{}", if unavailable { "dependency unavailable; waiting and retrying the batch" } else { "batch failed; retrying" }
+        let next = after_failure(
+            shared,
+            control,
+            &error,
+            attempt,
+            |attempt, wait, unavailable| {
+                tracing::warn!(
+                    handler = %shared.name, %topic, partition = first.partition(),
+                    first_offset = first.offset(), last_offset = last.offset(), messages = msgs.len(),
+                    attempt, wait_ms = wait.as_millis() as u64, error = %error,
+                    "{}", if unavailable { "dependency unavailable; waiting and retrying the batch" } else { "batch failed; retrying" }
+                );
+            },
         );
-        shared.metrics.retries.fetch_add(1, Ordering::Relaxed);
-        tokio::select! {
-            biased;
-            _ = control.stop_token().cancelled() => return Settled::Interrupted,
-            _ = tokio::time::sleep(wait) => {}
+        match next.await {
+            AfterFailure::GiveUp => {
+                return fail_all(
+                    shared,
+                    msgs,
+                    &rejected,
+                    topic,
+                    &error,
+                    attempt,
+                    "retries exhausted",
+                    control,
+                )
+                .await;
+            }
+            AfterFailure::Stopped => return Settled::Interrupted,
+            AfterFailure::Retry(next) => attempt = next,
         }
     }
 }

@@ -258,24 +258,62 @@ where
             }
             Outcome::Retry(e) => e,
         };
-        let unavailable = error.kind() == ErrorKind::Unavailable;
-        if !unavailable && attempt >= shared.retry.max_attempts {
-            return failed(shared, msg, &delivery, &error, "retries exhausted", control).await;
-        }
-        attempt = attempt.saturating_add(1);
-        let wait = shared.retry.backoff(attempt);
-        tracing::warn!(
-            handler = %shared.name, topic = %delivery.topic, partition = delivery.partition,
-            offset = delivery.offset, attempt, wait_ms = wait.as_millis() as u64,
-            error = %error,
-            "{}", if unavailable { "dependency unavailable; waiting and retrying" } else { "handler failed; retrying" }
+        let next = after_failure(
+            shared,
+            control,
+            &error,
+            attempt,
+            |attempt, wait, unavailable| {
+                tracing::warn!(
+                    handler = %shared.name, topic = %delivery.topic, partition = delivery.partition,
+                    offset = delivery.offset, attempt, wait_ms = wait.as_millis() as u64,
+                    error = %error,
+                    "{}", if unavailable { "dependency unavailable; waiting and retrying" } else { "handler failed; retrying" }
+                );
+            },
         );
-        shared.metrics.retries.fetch_add(1, Ordering::Relaxed);
-        tokio::select! {
-            biased;
-            _ = control.stop_token().cancelled() => return Settled::Interrupted,
-            _ = tokio::time::sleep(wait) => {}
+        match next.await {
+            AfterFailure::GiveUp => {
+                return failed(shared, msg, &delivery, &error, "retries exhausted", control).await;
+            }
+            AfterFailure::Stopped => return Settled::Interrupted,
+            AfterFailure::Retry(next) => attempt = next,
         }
+    }
+}
+
+/// What follows a failed attempt (of one message or one batch).
+pub(super) enum AfterFailure {
+    /// Retries exhausted (an *unavailable* dependency never exhausts them).
+    GiveUp,
+    /// A stop was requested during the back-off: leave the message(s) unsettled.
+    Stopped,
+    /// The back-off has passed: run attempt number `.0`.
+    Retry(u32),
+}
+
+/// Decides whether attempt `attempt` that failed with `error` gets another one; if so, logs it
+/// through `log(next_attempt, wait, unavailable)`, counts the retry and waits out the back-off
+/// (cut short by a stop request).
+pub(super) async fn after_failure(
+    shared: &HandlerShared,
+    control: &WorkerControl,
+    error: &HandlerError,
+    attempt: u32,
+    log: impl FnOnce(u32, Duration, bool),
+) -> AfterFailure {
+    let unavailable = error.kind() == ErrorKind::Unavailable;
+    if !unavailable && attempt >= shared.retry.max_attempts {
+        return AfterFailure::GiveUp;
+    }
+    let next = attempt.saturating_add(1);
+    let wait = shared.retry.backoff(next);
+    log(next, wait, unavailable);
+    shared.metrics.retries.fetch_add(1, Ordering::Relaxed);
+    tokio::select! {
+        biased;
+        _ = control.stop_token().cancelled() => AfterFailure::Stopped,
+        _ = tokio::time::sleep(wait) => AfterFailure::Retry(next),
     }
 }
 
