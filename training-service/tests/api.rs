@@ -334,6 +334,10 @@ async fn health_readiness_metrics_and_dashboard() {
         text.contains("training_store_document_writes_total{store=\"memory\"} 1"),
         "{text}"
     );
+    assert!(
+        text.contains("training_store_bucket_cache_total{store=\"memory\",result=\"hit\"} 0"),
+        "the memory store has no bucket cache: {text}"
+    );
     assert!(text.contains("consume_messages_total 3"), "{text}");
 
     for path in ["/", "/dashboard", "/dashboard?token=abc"] {

@@ -186,6 +186,12 @@ async fn the_bucket_cache_skips_the_read_and_a_stale_entry_under_the_version_gua
         "a cached bucket is written without a read"
     );
     assert_eq!(a.bucket_cache_stats(), Some((1, 1)), "(hits, misses)");
+    let ops = a.ops();
+    assert_eq!(
+        (ops.cache_hits, ops.cache_misses),
+        (1, 1),
+        "as /metrics shows them"
+    );
 
     // Another writer moves the bucket on: a's entry is stale.
     let other = b.apply(&[ev(3, 30), ev(4, 40)]).await.expect("b");

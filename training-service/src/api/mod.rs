@@ -268,6 +268,17 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         "training_store_document_writes_total{{store=\"{kind}\"}} {}",
         ops.document_writes
     );
+    let _ = writeln!(
+        text,
+        "# HELP training_store_bucket_cache_total Buckets looked up in the store's bucket cache (hit: written without a read)."
+    );
+    let _ = writeln!(text, "# TYPE training_store_bucket_cache_total counter");
+    for (result, n) in [("hit", ops.cache_hits), ("miss", ops.cache_misses)] {
+        let _ = writeln!(
+            text,
+            "training_store_bucket_cache_total{{store=\"{kind}\",result=\"{result}\"}} {n}"
+        );
+    }
     let extra = (state.metrics)();
     text.push_str(&extra);
     if !text.ends_with('\n') {

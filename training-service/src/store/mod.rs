@@ -183,6 +183,12 @@ pub struct OpsSnapshot {
     pub commands: u64,
     /// Documents inserted or updated.
     pub document_writes: u64,
+    /// Buckets found in the store's bucket cache (no read needed), if it has one.
+    #[serde(default)]
+    pub cache_hits: u64,
+    /// Buckets the bucket cache did not have (read, or assumed new under the version guard).
+    #[serde(default)]
+    pub cache_misses: u64,
 }
 
 impl OpsSnapshot {
@@ -191,6 +197,8 @@ impl OpsSnapshot {
         OpsSnapshot {
             commands: self.commands.saturating_sub(earlier.commands),
             document_writes: self.document_writes.saturating_sub(earlier.document_writes),
+            cache_hits: self.cache_hits.saturating_sub(earlier.cache_hits),
+            cache_misses: self.cache_misses.saturating_sub(earlier.cache_misses),
         }
     }
 
@@ -222,6 +230,7 @@ impl OpsCounter {
         OpsSnapshot {
             commands: self.commands.load(Ordering::Relaxed),
             document_writes: self.writes.load(Ordering::Relaxed),
+            ..OpsSnapshot::default()
         }
     }
 }

@@ -729,7 +729,12 @@ impl Store for MongoStore {
     }
 
     fn ops(&self) -> OpsSnapshot {
-        self.ops.snapshot()
+        let (cache_hits, cache_misses) = self.bucket_cache_stats().unwrap_or_default();
+        OpsSnapshot {
+            cache_hits,
+            cache_misses,
+            ..self.ops.snapshot()
+        }
     }
 
     fn kind(&self) -> &'static str {
