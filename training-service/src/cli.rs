@@ -30,7 +30,8 @@ ENVIRONMENT (serve):
   TRAINING_JWT_SECRET                                    HS256 secret (required with Kafka)
   TRAINING_GROUP (default training-hours)                consumer group prefix
   TRAINING_WRITE_INTERVAL_MS (default 12)                shortest time between store calls
-  TRAINING_BUCKET_CACHE_IDS (default 500000, 0 = off)    event ids the MongoDB store caches";
+  TRAINING_BUCKET_CACHE_IDS (default 500000, 0 = off)    event ids the MongoDB store caches
+  TRAINING_MONGO_GUARD (auto | version | id-only)        override the store's write guard";
 
 /// What to do.
 #[derive(Debug)]

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use consume_runtime::{Config, Publisher, Runtime};
 use training_service::auth::JwtSecret;
-use training_service::store::{MemoryStore, MongoStore, Store};
+use training_service::store::{Guard, MemoryStore, MongoStore, Store};
 
 use cli::Command;
 
@@ -63,6 +63,20 @@ fn http_addr() -> Result<SocketAddr, String> {
         .map_err(|e| format!("TRAINING_HTTP_ADDR={v:?} is not an address: {e}"))
 }
 
+/// `TRAINING_MONGO_GUARD`: `version` or `id-only` overrides the guard chosen at connect
+/// (`id-only` on FerretDB, `version` on MongoDB); the tests use it to run MongoDB's code path
+/// on FerretDB. Unset or `auto`: the default.
+fn mongo_guard() -> Result<Option<Guard>, String> {
+    match std::env::var("TRAINING_MONGO_GUARD").as_deref() {
+        Err(_) | Ok("auto") => Ok(None),
+        Ok("version") => Ok(Some(Guard::Version)),
+        Ok("id-only") => Ok(Some(Guard::IdOnly)),
+        Ok(v) => Err(format!(
+            "TRAINING_MONGO_GUARD={v:?}: expected auto, version or id-only"
+        )),
+    }
+}
+
 /// `TRAINING_BUCKET_CACHE_IDS`: event ids the MongoDB store may keep in memory to skip
 /// reading buckets it wrote lately (default 500 000, about 50 MB; `0` turns the cache off).
 fn bucket_cache_ids() -> Result<usize, String> {
@@ -82,6 +96,10 @@ async fn mongo_store() -> Result<Arc<dyn Store>, String> {
     loop {
         match MongoStore::connect(&uri, &db).await {
             Ok(store) => {
+                let store = match mongo_guard()? {
+                    Some(guard) => store.with_guard(guard),
+                    None => store,
+                };
                 let store = match bucket_cache_ids()? {
                     0 => store,
                     n => store.with_bucket_cache(n),

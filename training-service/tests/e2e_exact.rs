@@ -134,3 +134,60 @@ async fn totals_are_exact_with_members_killed_and_added() {
     assert!(ok, "reconcile found differences:\n{out}");
     d.cleanup();
 }
+
+/// MongoDB's code path (the `{_id, v}` guard, unknown buckets assumed new, the bucket cache
+/// kept across rebalances) on FerretDB: three instances, one killed and one added under load,
+/// so caches go stale and guesses go wrong; every such write must fail its guard, be re-read
+/// and retried. Still exact. (FerretDB scans the collection for a `{_id, v}` filter, so the
+/// load is lighter than above.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totals_are_exact_under_the_version_guard_with_members_killed_and_added() {
+    let mut d = Deployment::new("e2e-version", 6)
+        .await
+        .with_env("TRAINING_MONGO_GUARD", "version");
+    let mut a = d.start().await;
+    let mut b = d.start().await;
+    let (mut sim, truth_path) = d.simulate_in_background(&[
+        "--learners",
+        "30",
+        "--courses",
+        "1",
+        "--spread-days",
+        "1",
+        "--rate",
+        "400",
+        "--duration",
+        "10",
+        "--duplicates",
+        "0.02",
+        "--seed",
+        "14",
+    ]);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    b.kill_9();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut c = d.start().await;
+    let status = sim.wait().expect("simulate");
+    assert!(status.success(), "simulate failed");
+    let truth = serde_json::from_slice(&std::fs::read(truth_path).expect("truth")).expect("json");
+    d.assert_totals_match(&a, &truth, Duration::from_secs(150))
+        .await;
+    let mut hits = 0.0;
+    for i in [&a, &c] {
+        let m = prometheus(&d.metrics(i).await);
+        hits += m
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("training_store_bucket_cache_total") && k.contains("\"hit\"")
+            })
+            .map(|(_, v)| *v)
+            .sum::<f64>();
+    }
+    assert!(hits > 0.0, "no bucket was written from the cache");
+    for i in [&mut a, &mut c] {
+        i.terminate();
+    }
+    let (ok, out) = d.reconcile();
+    assert!(ok, "reconcile found differences:\n{out}");
+    d.cleanup();
+}

@@ -639,7 +639,11 @@ impl Store for MongoStore {
     }
 
     fn ownership_changed(&self) {
-        if let Some(cache) = &self.cache {
+        // Under the version guard a stale entry costs one retry when (if ever) it is used, and
+        // most buckets do not move in a rebalance: keep them. Without it, forget everything.
+        if self.guard == Guard::IdOnly
+            && let Some(cache) = &self.cache
+        {
             lock(cache).forget_all();
         }
     }

@@ -25,6 +25,8 @@ pub struct Deployment {
     pub dir: PathBuf,
     started: usize,
     admin: String,
+    /// Extra environment for every process the deployment starts.
+    env: Vec<(String, String)>,
 }
 
 /// A running service instance.
@@ -59,7 +61,15 @@ impl Deployment {
             dir,
             started: 0,
             admin: mint(&secret, "e2e-admin", Role::Admin, Duration::from_secs(3600)),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets `key=value` in the environment of every process started from now on.
+    #[allow(dead_code)] // not every test binary including this harness uses it
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -78,6 +88,7 @@ impl Deployment {
             .env("CONSUME_RDKAFKA_SESSION_TIMEOUT_MS", "6000")
             .env("CONSUME_RDKAFKA_HEARTBEAT_INTERVAL_MS", "1000")
             .env("RUST_LOG", "info,librdkafka=warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null());
         c
     }
