@@ -155,51 +155,76 @@ pub(crate) fn run_ruststream(r: &RustStreamRun<'_>) -> Result<RustStreamReport, 
     if let Some(url) = r.registry {
         cmd.args(["--registry", url]);
     }
+    let stdout = run_peer(
+        &mut cmd,
+        &format!("the RustStream peer ({})", binary.display()),
+    )?;
+    parse_ruststream(&stdout)
+}
+
+/// Runs a peer child process to its end (stdin closed, stderr passed through) and returns its
+/// stdout; `who` names it in errors.
+fn run_peer(cmd: &mut Command, who: &str) -> Result<String, BoxError> {
     let out = cmd
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+        .map_err(|e| format!("starting {who}: {e}"))?;
     if !out.status.success() {
-        return Err(format!(
-            "the RustStream peer ({}) exited with {} (its stderr is above)",
-            binary.display(),
-            out.status
-        )
-        .into());
+        return Err(format!("{who} exited with {} (its stderr is above)", out.status).into());
     }
-    parse_ruststream(&String::from_utf8_lossy(&out.stdout))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A peer's report: the last non-empty line of its stdout, as JSON.
+struct PeerLine<'a> {
+    who: &'a str,
+    line: &'a str,
+    value: serde_json::Value,
+}
+
+impl<'a> PeerLine<'a> {
+    fn parse(who: &'a str, stdout: &'a str) -> Result<Self, BoxError> {
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .ok_or_else(|| format!("{who} printed nothing"))?;
+        let value =
+            serde_json::from_str(line).map_err(|e| format!("{who} printed `{line}`: {e}"))?;
+        Ok(Self { who, line, value })
+    }
+
+    /// A finite, non-negative number.
+    fn num(&self, k: &str) -> Result<f64, BoxError> {
+        self.value
+            .get(k)
+            .and_then(serde_json::Value::as_f64)
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .ok_or_else(|| format!("{}'s `{}` has no number `{k}`", self.who, self.line).into())
+    }
+
+    /// A count (an integer ≥ 0).
+    fn count(&self, k: &str) -> Result<u64, BoxError> {
+        self.value
+            .get(k)
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| format!("{}'s `{}` has no count `{k}`", self.who, self.line).into())
+    }
 }
 
 /// Parses the RustStream peer's JSON line (the last non-empty line of stdout).
 pub(crate) fn parse_ruststream(stdout: &str) -> Result<RustStreamReport, BoxError> {
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .ok_or("the RustStream peer printed nothing")?;
-    let v: serde_json::Value = serde_json::from_str(line)
-        .map_err(|e| format!("the RustStream peer printed `{line}`: {e}"))?;
-    let num = |k: &str| {
-        v.get(k)
-            .and_then(serde_json::Value::as_f64)
-            .filter(|x| x.is_finite() && *x >= 0.0)
-            .ok_or_else(|| format!("the RustStream peer's `{line}` has no number `{k}`"))
-    };
-    let int = |k: &str| {
-        v.get(k)
-            .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| format!("the RustStream peer's `{line}` has no count `{k}`"))
-    };
+    let r = PeerLine::parse("the RustStream peer", stdout)?;
     Ok(RustStreamReport {
         measurement: Measurement {
-            read: int("count")?,
-            timed: int("timed")?,
-            elapsed: Duration::from_secs_f64(num("elapsed_s")?),
+            read: r.count("count")?,
+            timed: r.count("timed")?,
+            elapsed: Duration::from_secs_f64(r.num("elapsed_s")?),
             bytes: 0,
         },
-        checksum: int("checksum")?,
-        join: Duration::from_secs_f64(num("join_s")?),
+        checksum: r.count("checksum")?,
+        join: Duration::from_secs_f64(r.num("join_s")?),
     })
 }
 
@@ -293,47 +318,25 @@ pub(crate) fn run_node(r: &NodeRun<'_>) -> Result<NodeReport, BoxError> {
     if let Some(url) = r.registry {
         cmd.args(["--registry", url]);
     }
-    let out = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("starting `{node} {}`: {e}", script.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "the kafkajs benchmark ({}) exited with {} (its stderr is above)",
-            script.display(),
-            out.status
-        )
-        .into());
-    }
+    let stdout = run_peer(
+        &mut cmd,
+        &format!("the kafkajs benchmark (`{node} {}`)", script.display()),
+    )?;
     parse_node(&stdout)
 }
 
 /// Parses the script's JSON line (the last non-empty line of stdout).
 pub(crate) fn parse_node(stdout: &str) -> Result<NodeReport, BoxError> {
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .ok_or("the kafkajs benchmark printed nothing")?;
-    let v: serde_json::Value = serde_json::from_str(line)
-        .map_err(|e| format!("the kafkajs benchmark printed `{line}`: {e}"))?;
-    let num = |k: &str| {
-        v.get(k)
-            .and_then(serde_json::Value::as_f64)
-            .ok_or_else(|| format!("the kafkajs benchmark's `{line}` has no number `{k}`"))
-    };
-    let elapsed_ms = num("elapsed_ms")?;
+    let r = PeerLine::parse("the kafkajs benchmark", stdout)?;
     Ok(NodeReport {
         measurement: Measurement {
-            read: num("count")? as u64,
-            timed: num("timed")? as u64,
-            elapsed: Duration::from_secs_f64(elapsed_ms.max(0.0) / 1000.0),
+            read: r.num("count")? as u64,
+            timed: r.num("timed")? as u64,
+            elapsed: Duration::from_secs_f64(r.num("elapsed_ms")? / 1000.0),
             bytes: 0,
         },
-        checksum: num("checksum")? as u64,
-        violations: num("violations")? as u64,
+        checksum: r.num("checksum")? as u64,
+        violations: r.num("violations")? as u64,
     })
 }
 
