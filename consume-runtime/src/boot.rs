@@ -41,7 +41,6 @@ pub(crate) fn check_cluster(
     config: &Config,
     plans: &[Arc<HandlerPlan>],
     create: Option<i32>,
-    dead_letters: bool,
 ) -> Result<(), Error> {
     let probe: BaseConsumer<ProbeContext> = config
         .client_config()
@@ -96,18 +95,13 @@ pub(crate) fn check_cluster(
         }
     }
     // Dead-letter topics, partitioned like their source.
-    if dead_letters {
-        for p in plans {
-            for t in &p.topics {
-                let Some(dlq) = p.dead_letter_topic(t) else {
-                    continue;
-                };
-                if partitions(&dlq).is_some() || to_create.iter().any(|(m, _)| *m == dlq) {
-                    continue;
-                }
-                let n = partitions(t).or(create).unwrap_or(1);
-                to_create.push((dlq, n));
+    for p in plans {
+        for (t, dlq) in p.dead_letter_routes().unwrap_or_default() {
+            if partitions(dlq).is_some() || to_create.iter().any(|(m, _)| m == dlq) {
+                continue;
             }
+            let n = partitions(t).or(create).unwrap_or(1);
+            to_create.push((dlq.clone(), n));
         }
     }
     if to_create.is_empty() {

@@ -23,6 +23,7 @@ use crate::secret::{Secret, is_sensitive_property};
 /// | `partition.assignment.strategy` | `range` (eager) | cooperative-sticky with manual offset storage has open librdkafka bugs |
 /// | `enable.partition.eof` | `false` | |
 /// | `fetch.queue.backoff.ms` | `50` | librdkafka's 1000 ms pause after a full partition queue idles a fast worker that drained it in milliseconds |
+/// | `statistics.interval.ms` | `1000` | feeds the per-partition lag and stall gauges (`0` turns them off) |
 #[derive(Clone)]
 pub struct Config {
     /// `bootstrap.servers`.
@@ -50,6 +51,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Retry policy of every handler.
     pub retry: RetryPolicy,
+    /// A partition whose position has not moved for this long while records wait is
+    /// reported as stalled (logged, `consume_partition_stalled`, [`Metrics::stalled_partitions`](crate::Metrics::stalled_partitions)).
+    pub stall_after: Duration,
 }
 
 impl Config {
@@ -68,6 +72,7 @@ impl Config {
             drain_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(20),
             retry: RetryPolicy::default(),
+            stall_after: Duration::from_secs(60),
         }
     }
 
@@ -80,6 +85,7 @@ impl Config {
     /// | `KAFKA_CLIENT_ID` | client id prefix |
     /// | `CONSUME_RDKAFKA_<NAME>` | librdkafka property `<name>` (lower-cased, `_` → `.`), e.g. `CONSUME_RDKAFKA_FETCH_MIN_BYTES` |
     /// | `CONSUME_BOOT_TIMEOUT_MS`, `CONSUME_DRAIN_TIMEOUT_MS`, `CONSUME_SHUTDOWN_TIMEOUT_MS` | timeouts |
+    /// | `CONSUME_STALL_AFTER_MS` | [`Config::stall_after`] (default 60 000) |
     /// | `CONSUME_RETRY_MAX_ATTEMPTS`, `CONSUME_RETRY_BASE_MS`, `CONSUME_RETRY_CAP_MS` | retry policy |
     ///
     /// # Errors
@@ -129,6 +135,9 @@ impl Config {
         if let Some(d) = millis("CONSUME_SHUTDOWN_TIMEOUT_MS")? {
             c.shutdown_timeout = d;
         }
+        if let Some(d) = millis("CONSUME_STALL_AFTER_MS")? {
+            c.stall_after = d;
+        }
         if let Some(d) = millis("CONSUME_RETRY_BASE_MS")? {
             c.retry.base = d;
         }
@@ -143,6 +152,13 @@ impl Config {
             })?;
         }
         Ok(c)
+    }
+
+    /// Whether consumers read only committed transactional records (librdkafka's default).
+    pub(crate) fn read_committed(&self) -> bool {
+        self.properties
+            .get("isolation.level")
+            .is_none_or(|v| v.trim() != "read_uncommitted")
     }
 
     /// Sets a librdkafka property (passthrough).
@@ -202,7 +218,8 @@ impl Config {
             .set("auto.offset.reset", "earliest")
             .set("partition.assignment.strategy", "range")
             .set("enable.partition.eof", "false")
-            .set("fetch.queue.backoff.ms", "50");
+            .set("fetch.queue.backoff.ms", "50")
+            .set("statistics.interval.ms", "1000");
         for (k, v) in &self.properties {
             c.set(k, v);
         }
@@ -261,6 +278,7 @@ impl fmt::Debug for Config {
             .field("drain_timeout", &self.drain_timeout)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("retry", &self.retry)
+            .field("stall_after", &self.stall_after)
             .finish()
     }
 }

@@ -1,10 +1,7 @@
 //! [`Handler`]: async functions whose arguments are extractors, for 0 to 12 arguments.
 
 use std::future::Future;
-use std::marker::PhantomData;
-use std::sync::Arc;
 
-use crate::batch::{BatchHandler, BatchOf};
 use crate::extract::{Delivery, FromMessage, Requirements};
 use crate::outcome::{IntoOutcome, Outcome};
 
@@ -65,121 +62,6 @@ impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8, T9);
 impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10);
 impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11);
 impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12);
-
-/// A handler with its argument types erased, as stored in a registration. The per-message
-/// path stays monomorphic: the erased object only starts one partition worker at a time
-/// (one allocation per partition assignment, none per message).
-#[derive(Clone)]
-pub struct ErasedHandler {
-    inner: Arc<dyn DynHandler>,
-}
-
-impl std::fmt::Debug for ErasedHandler {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ErasedHandler")
-    }
-}
-
-pub(crate) trait DynHandler: Send + Sync {
-    fn requirements(&self, r: &mut Requirements);
-    fn is_batch(&self) -> bool {
-        false
-    }
-    fn spawn_worker(&self, worker: crate::consumer::worker::Worker) -> tokio::task::JoinHandle<()>;
-}
-
-struct Typed<H, A> {
-    handler: H,
-    _args: PhantomData<fn() -> A>,
-}
-
-impl<H, A> DynHandler for Typed<H, A>
-where
-    H: Handler<A>,
-    A: 'static,
-{
-    fn requirements(&self, r: &mut Requirements) {
-        H::requirements(r);
-    }
-
-    fn spawn_worker(&self, worker: crate::consumer::worker::Worker) -> tokio::task::JoinHandle<()> {
-        worker.spawn(self.handler.clone())
-    }
-}
-
-/// A batch handler, typed.
-struct TypedBatch<H, T, A> {
-    handler: H,
-    _args: PhantomData<BatchOf<T, A>>,
-}
-
-impl<H, T, A> DynHandler for TypedBatch<H, T, A>
-where
-    H: BatchHandler<T, A>,
-    T: FromMessage + 'static,
-    A: 'static,
-{
-    fn requirements(&self, r: &mut Requirements) {
-        H::requirements(r);
-    }
-
-    fn is_batch(&self) -> bool {
-        true
-    }
-
-    fn spawn_worker(&self, worker: crate::consumer::worker::Worker) -> tokio::task::JoinHandle<()> {
-        worker.spawn_batch(self.handler.clone())
-    }
-}
-
-impl ErasedHandler {
-    /// Whether this is a batch handler (takes a `Batch<T>`).
-    pub(crate) fn is_batch(&self) -> bool {
-        self.inner.is_batch()
-    }
-
-    pub(crate) fn requirements(&self) -> Requirements {
-        let mut r = Requirements::default();
-        self.inner.requirements(&mut r);
-        r
-    }
-
-    pub(crate) fn spawn_worker(
-        &self,
-        worker: crate::consumer::worker::Worker,
-    ) -> tokio::task::JoinHandle<()> {
-        self.inner.spawn_worker(worker)
-    }
-}
-
-/// Erases a handler's type (used by `#[consume]`'s generated code).
-pub fn erase<H, A>(handler: H) -> ErasedHandler
-where
-    H: Handler<A>,
-    A: 'static,
-{
-    ErasedHandler {
-        inner: Arc::new(Typed {
-            handler,
-            _args: PhantomData,
-        }),
-    }
-}
-
-/// Erases a batch handler's type (used by `#[consume(batch = N)]`'s generated code).
-pub fn erase_batch<H, T, A>(handler: H) -> ErasedHandler
-where
-    H: BatchHandler<T, A>,
-    T: FromMessage + 'static,
-    A: 'static,
-{
-    ErasedHandler {
-        inner: Arc::new(TypedBatch {
-            handler,
-            _args: PhantomData,
-        }),
-    }
-}
 
 /// Calls a handler once on a hand-built delivery, without Kafka: for unit tests of handlers.
 pub async fn call_handler<H, A>(handler: &H, delivery: &Delivery<'_>) -> Outcome

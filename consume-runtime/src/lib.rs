@@ -102,6 +102,7 @@ mod options;
 mod outcome;
 mod placeholder;
 pub mod publish;
+mod raw_headers;
 mod registry;
 mod retry;
 mod runtime;
@@ -189,7 +190,7 @@ pub use consume_macros::consume;
 pub mod __private {
     pub use crate::batch::BatchArg;
     pub use crate::extract::FromMessage;
-    pub use crate::handler::{ErasedHandler, erase, erase_batch};
+    pub use crate::consumer::erased::{ErasedHandler, erase, erase_batch};
     pub use crate::options::{BatchOptions, DeadLetter, HandlerOptions};
     pub use crate::outcome::IntoOutcome;
     pub use crate::registry::Registration;

@@ -1,11 +1,14 @@
-//! Counters per handler, readable while the runtime runs and renderable for Prometheus.
+//! Counters per handler and gauges per partition, readable while the runtime runs and
+//! renderable for Prometheus.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Counters of one handler.
+use crate::consumer::progress::Gauges;
+
+/// Counters of one handler, and the gauges of its assigned partitions.
 #[derive(Debug, Default)]
 pub(crate) struct HandlerMetrics {
     pub(crate) handled: AtomicU64,
@@ -16,10 +19,68 @@ pub(crate) struct HandlerMetrics {
     pub(crate) assigned_partitions: AtomicI64,
     pub(crate) commit_failures: AtomicU64,
     pub(crate) dead_lettered: AtomicU64,
+    pub(crate) worker_restarts: AtomicU64,
+    pub(crate) fetch_errors: AtomicU64,
+    pub(crate) stalls: AtomicU64,
+    /// (topic, partition) → gauges, written by the lag monitor once per statistics interval.
+    partitions: Mutex<BTreeMap<(String, i32), Gauges>>,
+}
+
+impl HandlerMetrics {
+    pub(crate) fn set_partition(&self, topic: &str, partition: i32, gauges: Gauges) {
+        let mut p = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        match p.get_mut(&(topic.to_owned(), partition)) {
+            Some(g) => *g = gauges,
+            None => {
+                p.insert((topic.to_owned(), partition), gauges);
+            }
+        }
+    }
+
+    pub(crate) fn forget_partition(&self, topic: &str, partition: i32) {
+        self.partitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(topic.to_owned(), partition));
+    }
+
+    fn partitions(&self) -> Vec<PartitionSnapshot> {
+        self.partitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|((topic, partition), g)| PartitionSnapshot {
+                topic: topic.clone(),
+                partition: *partition,
+                lag_messages: g.lag_messages,
+                lag_seconds: g.lag_seconds,
+                stalled: g.stalled,
+            })
+            .collect()
+    }
+}
+
+/// One assigned partition's lag and state, as last observed by the lag monitor (once per
+/// librdkafka statistics interval, 1 s by default).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct PartitionSnapshot {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Records not yet handled: the partition's end (last stable offset under
+    /// `read_committed`) minus the oldest record not yet settled.
+    pub lag_messages: i64,
+    /// Age in seconds of the oldest record not yet handled (from its timestamp; for records
+    /// not yet received, the time they have been seen waiting).
+    pub lag_seconds: f64,
+    /// Records wait and the partition's position has not moved for `Config::stall_after`.
+    pub stalled: bool,
 }
 
 /// A point-in-time copy of one handler's counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HandlerSnapshot {
     /// Handler name.
@@ -42,6 +103,14 @@ pub struct HandlerSnapshot {
     pub commit_failures: u64,
     /// Messages published to the dead-letter topic.
     pub dead_lettered: u64,
+    /// Partition loops restarted after a panic.
+    pub worker_restarts: u64,
+    /// Errors librdkafka reported while fetching (e.g. a batch it cannot decompress).
+    pub fetch_errors: u64,
+    /// Times a partition became stalled.
+    pub stalls: u64,
+    /// The assigned partitions' lag and state.
+    pub partitions: Vec<PartitionSnapshot>,
 }
 
 /// Handler name → (group, counters).
@@ -86,6 +155,25 @@ impl Metrics {
                 assigned_partitions: m.assigned_partitions.load(Ordering::Relaxed),
                 commit_failures: m.commit_failures.load(Ordering::Relaxed),
                 dead_lettered: m.dead_lettered.load(Ordering::Relaxed),
+                worker_restarts: m.worker_restarts.load(Ordering::Relaxed),
+                fetch_errors: m.fetch_errors.load(Ordering::Relaxed),
+                stalls: m.stalls.load(Ordering::Relaxed),
+                partitions: m.partitions(),
+            })
+            .collect()
+    }
+
+    /// The partitions that are stalled right now, as `(handler, partition)`: a service can
+    /// fail its readiness on a non-empty list.
+    pub fn stalled_partitions(&self) -> Vec<(String, PartitionSnapshot)> {
+        self.snapshot()
+            .into_iter()
+            .flat_map(|h| {
+                let name = h.handler;
+                h.partitions
+                    .into_iter()
+                    .filter(|p| p.stalled)
+                    .map(move |p| (name.clone(), p))
             })
             .collect()
     }
@@ -95,7 +183,7 @@ impl Metrics {
     pub fn render_prometheus(&self) -> String {
         let snap = self.snapshot();
         let mut out = String::new();
-        let series: [Series; 8] = [
+        let series: [Series; 11] = [
             (
                 "consume_messages_handled_total",
                 "counter",
@@ -144,6 +232,24 @@ impl Metrics {
                 "Offset commits that failed.",
                 |s| s.commit_failures.into(),
             ),
+            (
+                "consume_worker_restarts_total",
+                "counter",
+                "Partition loops restarted after a panic.",
+                |s| s.worker_restarts.into(),
+            ),
+            (
+                "consume_fetch_errors_total",
+                "counter",
+                "Errors librdkafka reported while fetching a partition.",
+                |s| s.fetch_errors.into(),
+            ),
+            (
+                "consume_partition_stalls_total",
+                "counter",
+                "Times a partition became stalled.",
+                |s| s.stalls.into(),
+            ),
         ];
         for (name, kind, help, get) in series {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -155,6 +261,40 @@ impl Metrics {
                     escape(&s.group),
                     get(s)
                 );
+            }
+        }
+        type PartitionSeries = (&'static str, &'static str, fn(&PartitionSnapshot) -> String);
+        let partition_series: [PartitionSeries; 3] = [
+            (
+                "consume_partition_lag_messages",
+                "Records not yet handled (end offset minus the oldest unsettled record).",
+                |p| p.lag_messages.to_string(),
+            ),
+            (
+                "consume_partition_lag_seconds",
+                "Age of the oldest record not yet handled.",
+                |p| format!("{:.3}", p.lag_seconds),
+            ),
+            (
+                "consume_partition_stalled",
+                "1 if records wait and the partition has not moved for the stall timeout.",
+                |p| u8::from(p.stalled).to_string(),
+            ),
+        ];
+        for (name, help, get) in partition_series {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for s in &snap {
+                for p in &s.partitions {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{handler=\"{}\",group=\"{}\",topic=\"{}\",partition=\"{}\"}} {}",
+                        escape(&s.handler),
+                        escape(&s.group),
+                        escape(&p.topic),
+                        p.partition,
+                        get(p)
+                    );
+                }
             }
         }
         out

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::extract::StateMap;
-use crate::handler::ErasedHandler;
+use crate::consumer::erased::ErasedHandler;
 use crate::options::{DeadLetter, HandlerOptions};
 use crate::placeholder;
 
@@ -62,18 +62,48 @@ pub struct HandlerPlan {
     pub module_path: String,
     /// Concurrency, batching, retry and dead-letter settings.
     pub options: HandlerOptions,
-    /// The dead-letter topic set with `dead_letter = "..."`, resolved.
-    dead_letter_override: Option<String>,
+    /// Where failed records of each topic go, `(topic, dead-letter topic)`; `None` when dead
+    /// letters are off (for this handler, or for the whole runtime).
+    dead_letters: Option<Vec<(String, String)>>,
     pub(crate) handler: ErasedHandler,
 }
 
 impl HandlerPlan {
-    /// Where failed messages of `topic` go: `None` if this handler has dead letters off.
+    /// Where failed records of `topic` go: `None` if this handler has dead letters off.
     pub fn dead_letter_topic(&self, topic: &str) -> Option<String> {
-        match self.options.dead_letter {
-            DeadLetter::Off => None,
-            DeadLetter::Topic(_) => self.dead_letter_override.clone(),
-            DeadLetter::Default => Some(crate::dead_letter_topic(topic, &self.group)),
+        self.dead_letter_routes()?
+            .iter()
+            .find(|(t, _)| t == topic)
+            .map(|(_, dlq)| dlq.clone())
+    }
+
+    /// Every `(topic, dead-letter topic)` of this handler; `None` if dead letters are off.
+    pub fn dead_letter_routes(&self) -> Option<&[(String, String)]> {
+        self.dead_letters.as_deref()
+    }
+}
+
+/// The one place that decides where a handler's failed records go: nowhere (`dead_letter =
+/// false`, or dead letters off for the runtime), one named topic (`dead_letter = "..."`,
+/// placeholders resolved), or `<topic>.<group>.dlq` per topic.
+fn dead_letter_routes(
+    runtime_on: bool,
+    option: DeadLetter,
+    named: Option<&str>,
+    topics: &[String],
+    group: &str,
+) -> Option<Vec<(String, String)>> {
+    if !runtime_on {
+        return None;
+    }
+    let route = |t: &String| match (option, named) {
+        (DeadLetter::Topic(_), Some(named)) => named.to_owned(),
+        _ => crate::dead_letter_topic(t, group),
+    };
+    match option {
+        DeadLetter::Off => None,
+        DeadLetter::Default | DeadLetter::Topic(_) => {
+            Some(topics.iter().map(|t| (t.clone(), route(t))).collect())
         }
     }
 }
@@ -85,6 +115,7 @@ pub(crate) fn plan(
     regs: &[&Registration],
     selectors: &[String],
     state: &StateMap,
+    dead_letters: bool,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Arc<HandlerPlan>>, Error> {
     // Names are unique (they select handlers and label metrics).
@@ -117,10 +148,17 @@ pub(crate) fn plan(
                 .iter()
                 .map(|t| resolve(t))
                 .collect::<Result<Vec<_>, _>>()?;
-            let dead_letter_override = match r.options.dead_letter {
+            let named = match r.options.dead_letter {
                 DeadLetter::Topic(t) => Some(resolve(t)?),
                 _ => None,
             };
+            let dead_letters = dead_letter_routes(
+                dead_letters,
+                r.options.dead_letter,
+                named.as_deref(),
+                &topics,
+                &group,
+            );
             let handler = (r.make)();
             check_options(r, &handler)?;
             Ok(HandlerPlan {
@@ -130,7 +168,7 @@ pub(crate) fn plan(
                 location: at.clone(),
                 module_path: r.module_path.to_owned(),
                 options: r.options,
-                dead_letter_override,
+                dead_letters,
                 handler,
             })
         });
@@ -244,7 +282,7 @@ fn check_options(r: &Registration, handler: &ErasedHandler) -> Result<(), Error>
 mod tests {
     use super::*;
     use crate::extract::State;
-    use crate::handler::erase;
+    use crate::consumer::erased::erase;
 
     async fn plain() {}
     async fn needs_state(_s: State<u32>) {}
@@ -279,7 +317,7 @@ mod tests {
 
     #[test]
     fn no_handlers_says_how_to_link_a_crate() {
-        let e = plan(&[], &[], &StateMap::new(), &no_env).expect_err("empty");
+        let e = plan(&[], &[], &StateMap::new(), true, &no_env).expect_err("empty");
         assert!(e.to_string().contains("use that_crate as _;"), "{e}");
     }
 
@@ -287,7 +325,7 @@ mod tests {
     fn same_topic_twice_in_one_group_is_refused() {
         let a = reg("a", &["t"], "g");
         let b = reg("b", &["x", "t"], "g");
-        let e = plan(&[&a, &b], &[], &StateMap::new(), &no_env).expect_err("dup");
+        let e = plan(&[&a, &b], &[], &StateMap::new(), true, &no_env).expect_err("dup");
         assert!(
             matches!(e, Error::DuplicateHandler { ref topic, .. } if topic == "t"),
             "{e}"
@@ -295,7 +333,7 @@ mod tests {
         // Different groups may read the same topic.
         let c = reg("c", &["t"], "other");
         assert_eq!(
-            plan(&[&a, &c], &[], &StateMap::new(), &no_env)
+            plan(&[&a, &c], &[], &StateMap::new(), true, &no_env)
                 .expect("ok")
                 .len(),
             2
@@ -307,7 +345,7 @@ mod tests {
         let a = reg("a", &["t1"], "g");
         let b = reg("a", &["t2"], "g2");
         assert!(matches!(
-            plan(&[&a, &b], &[], &StateMap::new(), &no_env),
+            plan(&[&a, &b], &[], &StateMap::new(), true, &no_env),
             Err(Error::DuplicateName { .. })
         ));
     }
@@ -318,7 +356,7 @@ mod tests {
             make: make_stateful,
             ..reg("stateful", &["t"], "g")
         };
-        let e = plan(&[&r], &[], &StateMap::new(), &no_env).expect_err("missing");
+        let e = plan(&[&r], &[], &StateMap::new(), true, &no_env).expect_err("missing");
         let msg = e.to_string();
         assert!(
             msg.contains("`u32`") && msg.contains("stateful") && msg.contains("f.rs:1"),
@@ -326,16 +364,16 @@ mod tests {
         );
         let mut st = StateMap::new();
         st.insert(7u32);
-        assert!(plan(&[&r], &[], &st, &no_env).is_ok());
+        assert!(plan(&[&r], &[], &st, true, &no_env).is_ok());
     }
 
     #[test]
     fn placeholders_resolve_or_fail_clearly() {
         let r = reg("p", &["${ENV:dev}.events"], "${GROUP}");
-        let e = plan(&[&r], &[], &StateMap::new(), &no_env).expect_err("unset");
+        let e = plan(&[&r], &[], &StateMap::new(), true, &no_env).expect_err("unset");
         assert!(e.to_string().contains("`GROUP`"), "{e}");
         let env = |n: &str| (n == "GROUP").then(|| "billing".to_owned());
-        let p = plan(&[&r], &[], &StateMap::new(), &env).expect("resolved");
+        let p = plan(&[&r], &[], &StateMap::new(), true, &env).expect("resolved");
         assert_eq!(p[0].group, "billing");
         assert_eq!(p[0].topics, vec!["dev.events".to_owned()]);
     }
@@ -345,9 +383,9 @@ mod tests {
         let a = reg("a", &["t1"], "g1");
         let b = reg("b", &["${UNSET}"], "g2");
         let p =
-            plan(&[&a, &b], &["a".into()], &StateMap::new(), &no_env).expect("b is not selected");
+            plan(&[&a, &b], &["a".into()], &StateMap::new(), true, &no_env).expect("b is not selected");
         assert_eq!(p.len(), 1);
-        let e = plan(&[&a, &b], &["b".into()], &StateMap::new(), &no_env).expect_err("b is");
+        let e = plan(&[&a, &b], &["b".into()], &StateMap::new(), true, &no_env).expect_err("b is");
         assert!(matches!(e, Error::UnresolvedPlaceholder { .. }), "{e}");
     }
 
@@ -355,17 +393,17 @@ mod tests {
     fn filters_by_name_or_group() {
         let a = reg("a", &["t1"], "g1");
         let b = reg("b", &["t2"], "g2");
-        let only_a = plan(&[&a, &b], &["a".into()], &StateMap::new(), &no_env).expect("ok");
+        let only_a = plan(&[&a, &b], &["a".into()], &StateMap::new(), true, &no_env).expect("ok");
         assert_eq!(
             only_a.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
             ["a"]
         );
-        let g2 = plan(&[&a, &b], &["group:g2".into()], &StateMap::new(), &no_env).expect("ok");
+        let g2 = plan(&[&a, &b], &["group:g2".into()], &StateMap::new(), true, &no_env).expect("ok");
         assert_eq!(
             g2.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
             ["b"]
         );
-        let e = plan(&[&a, &b], &["nope".into()], &StateMap::new(), &no_env).expect_err("unknown");
+        let e = plan(&[&a, &b], &["nope".into()], &StateMap::new(), true, &no_env).expect_err("unknown");
         assert!(e.to_string().contains("a (group:g1)"), "{e}");
     }
 }

@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
 use crate::consumer::member::{self, MemberSpec};
-use crate::consumer::worker::HandlerShared;
+use crate::consumer::context::MonitorSettings;
+use crate::consumer::dead_letter::Route;
+use crate::consumer::partition::HandlerShared;
 use crate::error::Error;
 use crate::extract::StateMap;
 use crate::metrics::Metrics;
-use crate::options::DeadLetter;
 use crate::registry::{self, HandlerPlan, Registration};
 use crate::schema_check::SchemaCheck;
 
@@ -170,7 +171,7 @@ impl Runtime {
             .registrations
             .clone()
             .unwrap_or_else(registry::registrations);
-        registry::plan(&regs, &self.selectors, &self.state, &|k| {
+        registry::plan(&regs, &self.selectors, &self.state, self.dead_letters, &|k| {
             self.vars.get(k).cloned().or_else(|| std::env::var(k).ok())
         })
     }
@@ -207,9 +208,8 @@ impl Runtime {
         let config = self.config.clone();
         let create = self.create_topics;
         let check_plans = plans.clone();
-        let dead_letters = self.dead_letters;
         tokio::task::spawn_blocking(move || {
-            crate::boot::check_cluster(&config, &check_plans, create, dead_letters)
+            crate::boot::check_cluster(&config, &check_plans, create)
         })
         .await
         .map_err(|e| Error::Config(format!("boot check panicked: {e}")))??;
@@ -230,25 +230,28 @@ impl Runtime {
         let stop = Arc::new(AtomicBool::new(false));
         let mut finished = Vec::with_capacity(plans.len());
         for p in &plans {
+            let metrics = self.metrics.handler(&p.name, &p.group);
+            let dead_letters = match (&dead_letter_publisher, p.dead_letter_routes()) {
+                (Some(publisher), Some(routes)) => Some(Route {
+                    publisher: publisher.clone(),
+                    topics: routes
+                        .iter()
+                        .map(|(t, dlq)| (Arc::from(t.as_str()), Arc::from(dlq.as_str())))
+                        .collect(),
+                    handler: Arc::from(p.name.as_str()),
+                    group: Arc::from(p.group.as_str()),
+                    metrics: Arc::clone(&metrics),
+                }),
+                _ => None,
+            };
             let shared = Arc::new(HandlerShared {
                 name: Arc::from(p.name.as_str()),
                 group: Arc::from(p.group.as_str()),
                 state: Arc::clone(&state),
                 retry: p.options.retry_policy(self.config.retry),
-                metrics: self.metrics.handler(&p.name, &p.group),
+                metrics,
                 rt: tokio::runtime::Handle::current(),
-                dead_letters: match p.options.dead_letter {
-                    DeadLetter::Off => None,
-                    _ => dead_letter_publisher.clone(),
-                },
-                dead_letter_override: match p.options.dead_letter {
-                    DeadLetter::Topic(_) => p
-                        .topics
-                        .first()
-                        .and_then(|t| p.dead_letter_topic(t))
-                        .map(Arc::from),
-                    _ => None,
-                },
+                dead_letters,
                 options: p.options,
             });
             let spec = MemberSpec {
@@ -258,6 +261,10 @@ impl Runtime {
                 config: self.config.consumer_config(&p.name, &p.group)?,
                 drain_timeout: self.config.drain_timeout,
                 shutdown_timeout: self.config.shutdown_timeout,
+                monitor: MonitorSettings {
+                    stall_after: self.config.stall_after,
+                    read_committed: self.config.read_committed(),
+                },
             };
             let consumer = member::connect(&spec)?;
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();

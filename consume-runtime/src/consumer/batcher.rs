@@ -1,4 +1,4 @@
-//! The per-partition loop of a batch handler: cut a batch → extract → handle it as a whole
+//! The batch loop (`batch = N`): cut a batch → extract → handle it as a whole
 //! (retrying in place) → store the offset of its last message.
 //!
 //! A batch starts with the first message available and takes every message already queued
@@ -9,23 +9,16 @@
 //! after `Ok`, does the batch's last offset become committable: a crash anywhere in between
 //! redelivers the whole batch.
 
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futures::FutureExt as _;
 use rdkafka::message::{BorrowedMessage, Message as _};
 
-use super::control::WorkerControl;
-use super::queue::AsyncPartitionQueue;
-use super::worker::{
-    AfterFailure, HandlerShared, PanicError, Settled, StoredOffset, Worker, after_failure, failed,
-    panic_message,
-};
+use super::partition::{Cursor, Exit, Mode, Partition};
+use super::settle::{Next, Settled, decide};
 use crate::batch::{Batch, BatchHandler};
 use crate::error::HandlerError;
-use crate::extract::delivery::Source;
-use crate::extract::{Delivery, FromMessage};
+use crate::extract::FromMessage;
 use crate::options::BatchOptions;
 use crate::outcome::Outcome;
 
@@ -35,106 +28,75 @@ const FALLBACK: BatchOptions = BatchOptions {
     max_linger_ms: 0,
 };
 
-pub(super) async fn run<H, T, A>(worker: Worker, handler: H)
+pub(crate) async fn run<H, T, A>(handler: &H, p: &Partition, cur: &mut Cursor, mode: &Mode) -> Exit
 where
     H: BatchHandler<T, A>,
     T: FromMessage + 'static,
 {
-    let Worker {
-        queue,
-        consumer,
-        control,
-        shared,
-        topic,
-        partition,
-    } = worker;
-    let queue = AsyncPartitionQueue::new(queue);
-    let opts = shared.options.batch.unwrap_or(FALLBACK);
-    let max = opts.max_size.max(1) as usize;
-    let mut stored = StoredOffset::new(&consumer, &topic, partition, &shared.metrics.handled);
+    let opts = p.shared.options.batch.unwrap_or(FALLBACK);
+    // Careful (after a crash): batches of one, so a crash that repeats names its record.
+    let max = if mode.careful() {
+        1
+    } else {
+        opts.max_size.max(1) as usize
+    };
     let mut msgs: Vec<BorrowedMessage<'_>> = Vec::with_capacity(max);
-    tracing::debug!(handler = %shared.name, %topic, partition, max, "partition worker started (batches)");
-    'batches: loop {
-        match queue
-            .recv(control.stop_token(), || stored.flush(&control))
-            .await
-        {
-            None => break,
-            Some(Err(e)) => {
-                tracing::warn!(handler = %shared.name, %topic, partition, error = %e, "consume error");
-                continue;
-            }
-            Some(Ok(m)) => msgs.push(m),
-        }
+    loop {
+        let Some(first) = p.recv(cur).await else {
+            return Exit::Stopped;
+        };
+        cur.stored
+            .received(first.offset(), first.timestamp().to_millis(), true);
+        msgs.push(first);
         let deadline = tokio::time::Instant::now() + opts.linger();
         while msgs.len() < max {
-            let next = match queue.try_recv() {
-                Some(r) => Some(r),
-                None if opts.max_linger_ms == 0 => break,
-                None => {
-                    match tokio::time::timeout_at(deadline, queue.recv(control.stop_token(), || {}))
-                        .await
-                    {
-                        Ok(Some(r)) => Some(r),
-                        // Stop requested: drop the unstarted batch (it was not stored).
-                        Ok(None) => break 'batches,
-                        Err(_linger_over) => None,
-                    }
+            if let Some(m) = p.try_recv(cur) {
+                cur.stored.received(m.offset(), None, false);
+                msgs.push(m);
+                continue;
+            }
+            if opts.max_linger_ms == 0 {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, p.recv(cur)).await {
+                Ok(Some(m)) => {
+                    cur.stored.received(m.offset(), None, false);
+                    msgs.push(m);
                 }
-            };
-            match next {
-                None => break,
-                Some(Ok(m)) => msgs.push(m),
-                Some(Err(e)) => {
-                    tracing::warn!(handler = %shared.name, %topic, partition, error = %e, "consume error");
-                }
+                // Stop requested: drop the unstarted batch (it was not stored).
+                Ok(None) => return Exit::Stopped,
+                Err(_linger_over) => break,
             }
         }
-        let last = msgs.last().map(|m| m.offset());
-        match settle_batch(&handler, &msgs, &topic, &shared, &control).await {
-            Settled::Handled | Settled::Done => {
-                if let Some(last) = last {
-                    stored.done(last, &control);
-                }
-            }
-            Settled::Interrupted => break,
-        }
+        let (first, last) = match (msgs.first(), msgs.last()) {
+            (Some(f), Some(l)) => (f.offset(), l.offset()),
+            _ => continue,
+        };
+        let poison = mode.poison_at(first);
+        let settled = if let (Some(reason), [only]) = (poison, &msgs[..]) {
+            p.settle()
+                .fail(
+                    &p.delivery(only),
+                    &HandlerError::permanent(reason.to_owned()),
+                    "the partition worker crashed on it",
+                )
+                .await
+        } else {
+            settle_batch(handler, &msgs, p).await
+        };
         msgs.clear();
-    }
-    msgs.clear();
-    stored.flush(&control);
-    drop(msgs);
-    drop(queue);
-    tracing::debug!(handler = %shared.name, %topic, partition, "partition worker stopped");
-    control.mark_done();
-}
-
-fn delivery<'a>(
-    msg: &'a BorrowedMessage<'a>,
-    topic: &'a Arc<str>,
-    shared: &'a HandlerShared,
-    attempt: u32,
-) -> Delivery<'a> {
-    Delivery {
-        topic,
-        partition: msg.partition(),
-        offset: msg.offset(),
-        key: msg.key(),
-        payload: msg.payload(),
-        state: &shared.state,
-        attempt,
-        source: Source::Kafka(msg),
+        if !settled.settled() {
+            return Exit::Stopped;
+        }
+        cur.stored.done(last, None);
+        if mode.careful_done_at(last) {
+            return Exit::CarefulDone;
+        }
     }
 }
 
 /// Runs the handler on one batch until it settles.
-async fn settle_batch<H, T, A>(
-    handler: &H,
-    msgs: &[BorrowedMessage<'_>],
-    topic: &Arc<str>,
-    shared: &HandlerShared,
-    control: &WorkerControl,
-) -> Settled
+async fn settle_batch<H, T, A>(handler: &H, msgs: &[BorrowedMessage<'_>], p: &Partition) -> Settled
 where
     H: BatchHandler<T, A>,
     T: FromMessage + 'static,
@@ -142,7 +104,8 @@ where
     let (Some(first), Some(last)) = (msgs.first(), msgs.last()) else {
         return Settled::Done;
     };
-    // Messages rejected for good by extraction (already dead-lettered).
+    let settle = p.settle();
+    // Records rejected for good by extraction (already dead-lettered).
     let mut rejected = vec![false; msgs.len()];
     let mut attempt = 1u32;
     loop {
@@ -155,15 +118,16 @@ where
             if rejected[i] {
                 continue;
             }
-            let d = delivery(m, topic, shared, attempt);
+            let mut d = p.delivery(m);
+            d.attempt = attempt;
+            // Not guarded: a panic here is the supervisor's (restart, then batches of one
+            // until the panicking record is found and dead-lettered).
             match T::from_message(&d).await {
                 Ok(v) => items.push(v),
                 Err(r) if r.is_permanent() => {
                     rejected[i] = true;
                     let e = r.into_handler_error();
-                    if let Settled::Interrupted =
-                        failed(shared, m, &d, &e, "permanent error", control).await
-                    {
+                    if !settle.fail(&d, &e, "permanent error").await.settled() {
                         return Settled::Interrupted;
                     }
                 }
@@ -178,107 +142,60 @@ where
             Some(e) => Outcome::Retry(e),
             None if n == 0 => return Settled::Done,
             None => {
-                let Some(head) = msgs
-                    .iter()
-                    .zip(&rejected)
-                    .find(|(_, r)| !**r)
-                    .map(|(m, _)| m)
-                else {
+                let Some(head) = msgs.iter().zip(&rejected).find(|(_, r)| !**r).map(|(m, _)| m) else {
                     return Settled::Done;
                 };
-                let d = delivery(head, topic, shared, attempt);
+                let mut d = p.delivery(head);
+                d.attempt = attempt;
                 let batch = Batch::new(
                     items,
-                    Arc::clone(topic),
+                    Arc::clone(&p.topic),
                     first.partition(),
                     first.offset(),
                     last.offset(),
                 );
-                AssertUnwindSafe(handler.call_batch(batch, &d))
-                    .catch_unwind()
-                    .await
-                    .unwrap_or_else(|panic| {
-                        shared.metrics.panics.fetch_add(1, Ordering::Relaxed);
-                        Outcome::Retry(HandlerError::retryable(PanicError(panic_message(&panic))))
-                    })
+                settle.guarded(handler.call_batch(batch, &d)).await
             }
         };
-        let error = match outcome {
-            Outcome::Ack => {
+        let (why, error) = match decide(&outcome, attempt, &settle.retry) {
+            Next::Ack => {
                 crate::failpoint::hit("after-handler");
-                shared
-                    .metrics
-                    .handled
-                    .fetch_add(n as u64, Ordering::Relaxed);
-                return Settled::Done;
+                p.shared.metrics.handled.fetch_add(n as u64, Ordering::Relaxed);
+                return Settled::Handled;
             }
-            Outcome::Fail(e) => {
-                return fail_all(
-                    shared,
-                    msgs,
-                    &rejected,
-                    topic,
-                    &e,
-                    attempt,
-                    "permanent error",
-                    control,
-                )
-                .await;
+            Next::Retry {
+                attempt: next,
+                wait,
+                unavailable,
+            } => {
+                if let Outcome::Retry(error) = &outcome {
+                    tracing::warn!(
+                        handler = %p.shared.name, topic = %p.topic, partition = p.partition,
+                        first_offset = first.offset(), last_offset = last.offset(), messages = msgs.len(),
+                        attempt = next, wait_ms = wait.as_millis() as u64, error = %error,
+                        "{}", if unavailable { "dependency unavailable; waiting and retrying the batch" } else { "batch failed; retrying" }
+                    );
+                }
+                if !settle.wait(wait).await {
+                    return Settled::Interrupted;
+                }
+                attempt = next;
+                continue;
             }
-            Outcome::Retry(e) => e,
-        };
-        let next = after_failure(
-            shared,
-            control,
-            &error,
-            attempt,
-            |attempt, wait, unavailable| {
-                tracing::warn!(
-                    handler = %shared.name, %topic, partition = first.partition(),
-                    first_offset = first.offset(), last_offset = last.offset(), messages = msgs.len(),
-                    attempt, wait_ms = wait.as_millis() as u64, error = %error,
-                    "{}", if unavailable { "dependency unavailable; waiting and retrying the batch" } else { "batch failed; retrying" }
-                );
+            Next::GiveUp(why) => match outcome {
+                Outcome::Fail(e) | Outcome::Retry(e) => (why, e),
+                _ => return Settled::Handled,
             },
-        );
-        match next.await {
-            AfterFailure::GiveUp => {
-                return fail_all(
-                    shared,
-                    msgs,
-                    &rejected,
-                    topic,
-                    &error,
-                    attempt,
-                    "retries exhausted",
-                    control,
-                )
-                .await;
+        };
+        // The batch failed for good: every record in it not already rejected is
+        // dead-lettered (or logged and passed without dead letters), in offset order.
+        for (m, _) in msgs.iter().zip(&rejected).filter(|(_, r)| !**r) {
+            let mut d = p.delivery(m);
+            d.attempt = attempt;
+            if !settle.fail(&d, &error, why).await.settled() {
+                return Settled::Interrupted;
             }
-            AfterFailure::Stopped => return Settled::Interrupted,
-            AfterFailure::Retry(next) => attempt = next,
         }
+        return Settled::Done;
     }
-}
-
-/// A batch failed for good: every message in it not already rejected is dead-lettered (or
-/// logged and passed without dead letters), in offset order.
-#[allow(clippy::too_many_arguments)]
-async fn fail_all(
-    shared: &HandlerShared,
-    msgs: &[BorrowedMessage<'_>],
-    rejected: &[bool],
-    topic: &Arc<str>,
-    error: &HandlerError,
-    attempt: u32,
-    why: &str,
-    control: &WorkerControl,
-) -> Settled {
-    for (m, _) in msgs.iter().zip(rejected).filter(|(_, r)| !**r) {
-        let d = delivery(m, topic, shared, attempt);
-        if let Settled::Interrupted = failed(shared, m, &d, error, why, control).await {
-            return Settled::Interrupted;
-        }
-    }
-    Settled::Done
 }

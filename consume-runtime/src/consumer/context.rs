@@ -2,11 +2,14 @@
 //!
 //! - Assign: each new partition's queue is split off *before* librdkafka starts fetching it
 //!   (a split queue is flagged so fetch-start does not re-route it to the consumer queue),
-//!   then a worker task is spawned for it.
+//!   then its supervisor task is spawned.
 //! - Revoke: the revoked partitions' workers finish the message in hand (bounded by the
 //!   drain timeout), their offsets are committed synchronously, and only then does
 //!   librdkafka release the partitions. On a *lost* assignment (session timeout) nothing is
 //!   committed: the partitions may already belong to someone else.
+//! - Statistics (every `statistics.interval.ms`, 1 s by default): the lag monitor reads each
+//!   partition's end offset and fetch position, and each loop's progress, into the lag and
+//!   stall gauges (see `progress.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -18,12 +21,37 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::statistics::Statistics;
+use tokio::task::JoinHandle;
 
 use super::control::WorkerControl;
-use super::worker::{HandlerShared, Worker};
-use crate::handler::ErasedHandler;
+use super::erased::ErasedHandler;
+use super::partition::{HandlerShared, Partition};
+use super::progress::{BrokerView, Gauges, Progress, Transition, Watch};
+use super::queue::AsyncPartitionQueue;
 
 type PartitionKey = (Arc<str>, i32);
+
+/// One assigned partition, as the control thread tracks it.
+struct Assigned {
+    control: Arc<WorkerControl>,
+    progress: Arc<Progress>,
+    /// The supervisor task; watched so that a task that ended while its partition is still
+    /// assigned is reported (it never should: the supervisor catches every panic).
+    task: JoinHandle<()>,
+    watch: Watch,
+    reported_dead: bool,
+}
+
+/// How the lag monitor reads partitions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MonitorSettings {
+    /// A partition whose position has not moved for this long while records wait is stalled.
+    pub(crate) stall_after: Duration,
+    /// `isolation.level=read_committed` (librdkafka's default): lag counts to the last
+    /// stable offset, not the high watermark.
+    pub(crate) read_committed: bool,
+}
 
 /// The consumer context of one handler's consumer.
 pub(crate) struct RuntimeContext {
@@ -31,9 +59,11 @@ pub(crate) struct RuntimeContext {
     handler: ErasedHandler,
     shared: Arc<HandlerShared>,
     drain_timeout: Duration,
-    workers: Mutex<HashMap<PartitionKey, Arc<WorkerControl>>>,
-    /// Queues split in `pre_rebalance(Assign)`, started in `post_rebalance(Assign)`.
-    pending: Mutex<Vec<Worker>>,
+    monitor: MonitorSettings,
+    workers: Mutex<HashMap<PartitionKey, Assigned>>,
+    /// Partitions whose queues were split in `pre_rebalance(Assign)`, started in
+    /// `post_rebalance(Assign)`.
+    pending: Mutex<Vec<Partition>>,
 }
 
 impl RuntimeContext {
@@ -41,12 +71,14 @@ impl RuntimeContext {
         handler: ErasedHandler,
         shared: Arc<HandlerShared>,
         drain_timeout: Duration,
+        monitor: MonitorSettings,
     ) -> Self {
         Self {
             consumer: OnceLock::new(),
             handler,
             shared,
             drain_timeout,
+            monitor,
             workers: Mutex::new(HashMap::new()),
             pending: Mutex::new(Vec::new()),
         }
@@ -61,7 +93,7 @@ impl RuntimeContext {
         self.consumer.get().and_then(Weak::upgrade)
     }
 
-    /// Splits the partition's queue and prepares its worker (not started yet).
+    /// Splits the partition's queue and prepares its supervisor (not started yet).
     pub(crate) fn prepare_worker(&self, topic: &str, partition: i32) -> bool {
         let Some(consumer) = self.consumer() else {
             return false;
@@ -74,31 +106,42 @@ impl RuntimeContext {
             tracing::error!(handler = %self.shared.name, topic, partition, "cannot split the partition queue");
             return false;
         };
-        let worker = Worker {
-            queue,
+        let p = Partition {
+            queue: AsyncPartitionQueue::new(queue),
             consumer,
             control: Arc::new(WorkerControl::default()),
             shared: Arc::clone(&self.shared),
             topic: key.0,
             partition,
+            progress: Arc::new(Progress::default()),
         };
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(worker);
+            .push(p);
         true
     }
 
-    /// Starts every prepared worker.
+    /// Starts every prepared partition's supervisor.
     pub(crate) fn start_pending(&self) {
-        let pending: Vec<Worker> =
+        let pending: Vec<Partition> =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         let mut workers = self.lock_workers();
-        for w in pending {
-            let key = (Arc::clone(&w.topic), w.partition);
-            workers.insert(key, Arc::clone(&w.control));
-            // The task is detached: the control thread tracks it through `WorkerControl`.
-            drop(self.handler.spawn_worker(w));
+        for p in pending {
+            let key = (Arc::clone(&p.topic), p.partition);
+            let control = Arc::clone(&p.control);
+            let progress = Arc::clone(&p.progress);
+            let task = self.handler.supervise(p);
+            workers.insert(
+                key,
+                Assigned {
+                    control,
+                    progress,
+                    task,
+                    watch: Watch::new(Instant::now()),
+                    reported_dead: false,
+                },
+            );
         }
         self.shared
             .metrics
@@ -107,7 +150,7 @@ impl RuntimeContext {
     }
 
     /// Stops the workers of `partitions` (all when `None`): asks each to stop after the
-    /// message in hand and waits up to `timeout`; any still running is abandoned (it
+    /// record in hand and waits up to `timeout`; any still running is abandoned (it
     /// will not store offsets). Returns how many were abandoned.
     pub(crate) fn stop_workers(
         &self,
@@ -115,7 +158,7 @@ impl RuntimeContext {
         lost: bool,
         timeout: Duration,
     ) -> usize {
-        let stopping: Vec<(PartitionKey, Arc<WorkerControl>)> = {
+        let stopping: Vec<(PartitionKey, Assigned)> = {
             let mut workers = self.lock_workers();
             let keys: Vec<PartitionKey> = match partitions {
                 None => workers.keys().cloned().collect(),
@@ -127,7 +170,7 @@ impl RuntimeContext {
             };
             let taken = keys
                 .into_iter()
-                .filter_map(|k| workers.remove(&k).map(|c| (k, c)))
+                .filter_map(|k| workers.remove(&k).map(|a| (k, a)))
                 .collect();
             self.shared
                 .metrics
@@ -140,23 +183,24 @@ impl RuntimeContext {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
-        for (_, c) in &stopping {
+        for (_, a) in &stopping {
             if lost {
-                c.abandon();
+                a.control.abandon();
             } else {
-                c.request_stop();
+                a.control.request_stop();
             }
         }
         let deadline = Instant::now() + timeout;
         let mut abandoned = 0;
-        for ((topic, partition), c) in &stopping {
-            if !c.wait_done(deadline) {
-                c.abandon();
+        for ((topic, partition), a) in &stopping {
+            self.shared.metrics.forget_partition(topic, *partition);
+            if !a.control.wait_done(deadline) {
+                a.control.abandon();
                 abandoned += 1;
                 tracing::warn!(
                     handler = %self.shared.name, %topic, partition,
                     timeout_ms = timeout.as_millis() as u64,
-                    "handler still running at the drain deadline; its message will be redelivered"
+                    "handler still running at the drain deadline; its record will be redelivered"
                 );
             }
         }
@@ -182,7 +226,75 @@ impl RuntimeContext {
         }
     }
 
-    fn lock_workers(&self) -> std::sync::MutexGuard<'_, HashMap<PartitionKey, Arc<WorkerControl>>> {
+    /// The lag monitor: one observation of every assigned partition, from librdkafka's
+    /// statistics and each loop's progress.
+    fn observe(&self, stats: &Statistics) {
+        let now = Instant::now();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let valid = |o: i64| (o >= 0).then_some(o);
+        let name = &*self.shared.name;
+        let mut workers = self.lock_workers();
+        for ((topic, partition), a) in workers.iter_mut() {
+            let Some(s) = stats
+                .topics
+                .get(&**topic)
+                .and_then(|t| t.partitions.get(partition))
+            else {
+                continue;
+            };
+            let end = if self.monitor.read_committed {
+                valid(s.ls_offset).or(valid(s.hi_offset))
+            } else {
+                valid(s.hi_offset)
+            };
+            let view = BrokerView {
+                end,
+                start: valid(s.app_offset.max(s.committed_offset)),
+                fetch_position: valid(s.next_offset),
+                queued: s.fetchq_cnt,
+            };
+            let Some((mut gauges, transition)) = a.watch.observe(
+                a.progress.read(),
+                view,
+                now,
+                now_ms,
+                self.monitor.stall_after,
+            ) else {
+                continue;
+            };
+            if a.task.is_finished() && !a.control.stop_token().is_cancelled() {
+                // Never expected (the supervisor catches panics and only returns when asked
+                // to stop), but if it happens the partition must not look healthy.
+                gauges = Gauges {
+                    stalled: true,
+                    ..gauges
+                };
+                if !a.reported_dead {
+                    a.reported_dead = true;
+                    tracing::error!(handler = name, %topic, partition, "partition worker ended while its partition is assigned");
+                }
+            }
+            match transition {
+                Transition::Stalled => {
+                    self.shared.metrics.stalls.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        handler = name, %topic, partition, lag_messages = gauges.lag_messages,
+                        lag_seconds = gauges.lag_seconds, stall_after_s = self.monitor.stall_after.as_secs_f64(),
+                        "partition stalled: records wait and its position has not moved"
+                    );
+                }
+                Transition::Resumed => {
+                    tracing::info!(handler = name, %topic, partition, "partition moving again");
+                }
+                Transition::None => {}
+            }
+            self.shared.metrics.set_partition(topic, *partition, gauges);
+        }
+    }
+
+    fn lock_workers(&self) -> std::sync::MutexGuard<'_, HashMap<PartitionKey, Assigned>> {
         self.workers.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -205,6 +317,10 @@ impl ClientContext for RuntimeContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(handler = %self.shared.name, error = %error, "Kafka client error: {reason}");
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        self.observe(&statistics);
     }
 }
 

@@ -1,6 +1,6 @@
-//! Key-ordered concurrency inside one partition (`concurrency = N`).
+//! The key-ordered loop (`concurrency = N`): concurrency inside one partition.
 //!
-//! One task per partition, as in the sequential worker, but up to `N` handler calls run at
+//! One task per partition, as in the sequential loop, but up to `N` handler calls run at
 //! once inside it (polled together, no task spawned per message):
 //!
 //! - **Order per key.** A message whose key already has a call running waits in that key's
@@ -27,42 +27,27 @@ use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use rdkafka::message::{BorrowedMessage, Message as _};
 
-use std::sync::Arc;
-
-use super::control::WorkerControl;
-use super::queue::AsyncPartitionQueue;
-use super::worker::{HandlerShared, Settled, StoredOffset, Worker, settle};
+use super::partition::{Cursor, Exit, Partition};
+use super::settle::{Settle, Settled};
 use crate::handler::Handler;
 
-/// How many messages may be held per running slot (running + waiting + settled-not-stored).
+/// How many records may be held per running slot (running + waiting + settled-not-stored).
 const WINDOW_PER_SLOT: usize = 4;
 
-pub(super) async fn run<H, A>(worker: Worker, handler: H)
+pub(crate) async fn run<H, A>(handler: &H, p: &Partition, cur: &mut Cursor) -> Exit
 where
     H: Handler<A>,
 {
-    let Worker {
-        queue,
-        consumer,
-        control,
-        shared,
-        topic,
-        partition,
-    } = worker;
-    let queue = AsyncPartitionQueue::new(queue);
-    let limit = shared.options.concurrency.max(1) as usize;
+    let settle = p.settle();
+    let limit = p.shared.options.concurrency.max(1) as usize;
     let capacity = limit * WINDOW_PER_SLOT;
-    let mut stored = StoredOffset::new(&consumer, &topic, partition, &shared.metrics.handled);
     let mut window = Window::default();
-    // Keys with a call running; the deque holds that key's messages waiting their turn.
+    // Keys with a call running; the deque holds that key's records waiting their turn.
     let mut lanes: HashMap<u64, VecDeque<BorrowedMessage<'_>>> = HashMap::new();
     let hasher = std::collections::hash_map::RandomState::new();
     let mut running = FuturesUnordered::new();
     let mut stopping = false;
-    tracing::debug!(handler = %shared.name, %topic, partition, limit, "partition worker started (key-ordered concurrency)");
-
-    let (h, t, sh, c) = (&handler, &topic, &*shared, &*control);
-    let start = |msg, lane| one(h, msg, t, sh, c, lane);
+    let start = |msg, lane| one(handler, msg, p, &settle, lane);
 
     loop {
         if stopping && running.is_empty() {
@@ -75,17 +60,17 @@ where
                 match settled {
                     Settled::Handled | Settled::Done => {
                         if let Settled::Handled = settled {
-                            stored.handled();
+                            cur.stored.handled(1);
                         }
                         if let Some(prefix) = window.settle(offset) {
-                            stored.done(prefix, &control);
+                            cur.stored.done(prefix, window.oldest());
                         }
                     }
-                    // Stop requested mid-retry: this message stays unsettled, so nothing
+                    // Stop requested mid-retry: this record stays unsettled, so nothing
                     // after it is stored.
                     Settled::Interrupted => stopping = true,
                 }
-                if control.stop_token().is_cancelled() {
+                if p.control.stop_token().is_cancelled() {
                     stopping = true;
                 }
                 if let Some(h) = lane {
@@ -102,25 +87,23 @@ where
                     }
                 }
             }
-            received = queue.recv(control.stop_token(), || stored.flush(&control)), if can_read => {
-                match received {
-                    None => stopping = true,
-                    Some(Err(e)) => {
-                        tracing::warn!(handler = %shared.name, %topic, partition, error = %e, "consume error");
-                    }
-                    Some(Ok(msg)) => {
-                        window.push(msg.offset());
-                        match msg.key() {
-                            None => running.push(start(msg, None)),
-                            Some(k) => {
-                                let h = hasher.hash_one(k);
-                                match lanes.get_mut(&h) {
-                                    Some(waiting) => waiting.push_back(msg),
-                                    None => {
-                                        lanes.insert(h, VecDeque::new());
-                                        running.push(start(msg, Some(h)));
-                                    }
-                                }
+            received = p.recv(cur), if can_read => {
+                let Some(msg) = received else {
+                    stopping = true;
+                    continue;
+                };
+                let ts = msg.timestamp().to_millis();
+                cur.stored.received(msg.offset(), ts, window.len() == 0);
+                window.push(msg.offset(), ts);
+                match msg.key() {
+                    None => running.push(start(msg, None)),
+                    Some(k) => {
+                        let h = hasher.hash_one(k);
+                        match lanes.get_mut(&h) {
+                            Some(waiting) => waiting.push_back(msg),
+                            None => {
+                                lanes.insert(h, VecDeque::new());
+                                running.push(start(msg, Some(h)));
                             }
                         }
                     }
@@ -130,34 +113,29 @@ where
             else => break,
         }
     }
-    drop(running);
-    drop(lanes);
-    stored.flush(&control);
-    drop(queue);
-    tracing::debug!(handler = %shared.name, %topic, partition, "partition worker stopped");
-    control.mark_done();
+    Exit::Stopped
 }
 
-/// Settles one message; yields its offset and lane back to the loop.
+/// Settles one record; yields its offset and lane back to the loop.
 async fn one<H, A>(
     handler: &H,
     msg: BorrowedMessage<'_>,
-    topic: &Arc<str>,
-    shared: &HandlerShared,
-    control: &WorkerControl,
+    p: &Partition,
+    settle: &Settle<'_, super::dead_letter::Route>,
     lane: Option<u64>,
 ) -> (i64, Option<u64>, Settled)
 where
     H: Handler<A>,
 {
-    let settled = settle(handler, &msg, topic, shared, control).await;
+    let settled = settle.message(handler, p.delivery(&msg), None).await;
     (msg.offset(), lane, settled)
 }
 
-/// Offsets read and not yet stored, in offset order, each with whether it settled.
+/// Offsets read and not yet stored, in offset order, each with its timestamp and whether it
+/// settled.
 #[derive(Default)]
 struct Window {
-    entries: VecDeque<(i64, bool)>,
+    entries: VecDeque<(i64, Option<i64>, bool)>,
 }
 
 impl Window {
@@ -165,17 +143,22 @@ impl Window {
         self.entries.len()
     }
 
-    fn push(&mut self, offset: i64) {
-        self.entries.push_back((offset, false));
+    fn push(&mut self, offset: i64, timestamp_ms: Option<i64>) {
+        self.entries.push_back((offset, timestamp_ms, false));
+    }
+
+    /// The oldest unsettled record: offset and timestamp.
+    fn oldest(&self) -> Option<(i64, Option<i64>)> {
+        self.entries.front().map(|e| (e.0, e.1))
     }
 
     /// Marks `offset` settled; returns the last offset of the settled prefix if it grew.
     fn settle(&mut self, offset: i64) -> Option<i64> {
         if let Ok(i) = self.entries.binary_search_by_key(&offset, |e| e.0) {
-            self.entries[i].1 = true;
+            self.entries[i].2 = true;
         }
         let mut last = None;
-        while let Some(&(o, true)) = self.entries.front() {
+        while let Some(&(o, _, true)) = self.entries.front() {
             last = Some(o);
             self.entries.pop_front();
         }
@@ -191,12 +174,13 @@ mod tests {
     fn only_the_contiguous_settled_prefix_moves() {
         let mut w = Window::default();
         for o in [10, 11, 13, 14] {
-            w.push(o);
+            w.push(o, Some(o * 100));
         }
         assert_eq!(w.settle(11), None, "10 is still running");
         assert_eq!(w.settle(14), None);
         assert_eq!(w.settle(10), Some(11), "10 and 11 settled; 13 has not");
         assert_eq!(w.len(), 2);
+        assert_eq!(w.oldest(), Some((13, Some(1300))));
         assert_eq!(w.settle(13), Some(14));
         assert_eq!(w.len(), 0);
         assert_eq!(w.settle(99), None, "unknown offsets change nothing");

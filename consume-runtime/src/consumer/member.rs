@@ -1,7 +1,7 @@
 //! One handler's consumer (one member of its group) and the thread that drives it.
 //!
 //! The thread subscribes, then polls the consumer queue, which serves rebalance callbacks,
-//! errors and logs (messages go to the partition workers' own queues). Because this thread
+//! errors, logs and statistics (records go to the partitions' own queues). Because this thread
 //! keeps polling while handlers run, a slow handler never makes the member exceed
 //! `max.poll.interval.ms` and get evicted. The thread may block inside a rebalance callback
 //! while workers drain: it is not a tokio worker thread, so nothing else waits on it.
@@ -15,10 +15,10 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::{BorrowedMessage, Message as _};
 
-use super::context::RuntimeContext;
-use super::worker::HandlerShared;
+use super::context::{MonitorSettings, RuntimeContext};
+use super::partition::HandlerShared;
 use crate::error::Error;
-use crate::handler::ErasedHandler;
+use super::erased::ErasedHandler;
 
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -30,6 +30,7 @@ pub(crate) struct MemberSpec {
     pub(crate) config: ClientConfig,
     pub(crate) drain_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) monitor: MonitorSettings,
 }
 
 /// Creates the consumer and subscribes (on the caller's thread, so errors surface at boot).
@@ -38,6 +39,7 @@ pub(crate) fn connect(spec: &MemberSpec) -> Result<Arc<BaseConsumer<RuntimeConte
         spec.handler.clone(),
         Arc::clone(&spec.shared),
         spec.drain_timeout,
+        spec.monitor,
     );
     let consumer: BaseConsumer<RuntimeContext> =
         spec.config

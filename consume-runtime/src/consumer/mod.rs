@@ -1,22 +1,42 @@
-//! The Kafka side: one consumer (group member) per handler, a worker task per assigned
-//! partition, and the rebalance hooks that hand partitions over without losing work.
+//! The Kafka side: one consumer (group member) per handler, one supervised loop per
+//! assigned partition, and the rebalance hooks that hand partitions over without losing work.
 //!
+//! The path of one record, in the order it crosses these files:
+//!
+//! 1. `queue.rs`: librdkafka puts the fetched record on the partition's own queue and wakes
+//!    the loop.
+//! 2. `partition.rs`: [`Partition::recv`](partition::Partition::recv) reads it (fetch errors
+//!    are counted and logged there) and makes it a [`Delivery`](crate::Delivery).
+//! 3. One of three peer loops — `sequential.rs` (default), `lanes.rs` (`concurrency = N`),
+//!    `batcher.rs` (`batch = N`) — hands it to
+//! 4. `settle.rs`: runs the handler (extractors included), retries in place, and on a final
+//!    failure calls `dead_letter.rs` (publish to the route decided at plan time);
+//! 5. `offsets.rs`: the settled offset is stored for the next commit (and the loop's
+//!    progress published for the lag monitor).
+//!
+//! Around that path:
+//!
+//! - `supervisor.rs`: owns a partition for its assignment, runs its loop, restarts the loop
+//!   after a panic (rewinding to the first record that did not settle; a record that keeps
+//!   crashing it is dead-lettered).
+//! - `erased.rs`: the registration's type-erased handler, which picks the loop.
 //! - `member.rs`: the consumer's control thread: subscribe, serve events, shut down.
 //! - `context.rs`: librdkafka callbacks: split partition queues on assign, drain and commit
-//!   on revoke, route logs.
-//! - `worker.rs`: the per-partition loop: receive → handle (with retries) → store offset.
-//! - `lanes.rs`: the same with `concurrency = N`: different keys concurrently, each key in
-//!   order, only the contiguous settled prefix stored.
-//! - `batcher.rs`: the same for batch handlers: cut batches, settle each as a whole.
-//! - `dead_letter.rs`: publishing failed messages to their dead-letter topic.
-//! - `queue.rs`: an async adapter over a librdkafka partition queue.
-//! - `control.rs`: stop/abandon/done signals between the control thread and a worker.
+//!   on revoke, statistics into the lag monitor, logs.
+//! - `progress.rs`: lag (messages, seconds) and stall, per partition.
+//! - `control.rs`: stop/abandon/done signals between the control thread and a supervisor.
 
 pub(crate) mod batcher;
 pub(crate) mod context;
 pub(crate) mod control;
 pub(crate) mod dead_letter;
+pub(crate) mod erased;
 pub(crate) mod lanes;
 pub(crate) mod member;
+pub(crate) mod offsets;
+pub(crate) mod partition;
+pub(crate) mod progress;
 pub(crate) mod queue;
-pub(crate) mod worker;
+pub(crate) mod sequential;
+pub(crate) mod settle;
+pub(crate) mod supervisor;

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use rdkafka::message::{BorrowedHeaders, BorrowedMessage, Message as _, Timestamp};
+use rdkafka::message::{BorrowedMessage, Message as _, Timestamp};
 
 use super::StateMap;
+use super::headers::{Header, Headers, RecordHeaders};
 
 /// One record as handed to extractors. Borrows the record from the consumer: nothing is
 /// copied unless an extractor asks for owned data.
@@ -18,7 +19,7 @@ pub struct Delivery<'a> {
     pub(crate) state: &'a StateMap,
     pub(crate) attempt: u32,
     /// Where headers and timestamp come from; read only when an extractor asks (librdkafka
-    /// parses headers on every call, which costs an allocation).
+    /// parses headers on first use, which costs an allocation).
     pub(crate) source: Source<'a>,
 }
 
@@ -27,7 +28,7 @@ pub struct Delivery<'a> {
 pub(crate) enum Source<'a> {
     Kafka(&'a BorrowedMessage<'a>),
     Manual {
-        headers: Option<&'a BorrowedHeaders>,
+        headers: &'a [Header],
         timestamp: Timestamp,
     },
 }
@@ -51,17 +52,17 @@ impl<'a> Delivery<'a> {
             state,
             attempt: 1,
             source: Source::Manual {
-                headers: None,
+                headers: &[],
                 timestamp: Timestamp::NotAvailable,
             },
         }
     }
 
     /// Sets the headers.
-    pub fn with_headers(mut self, headers: &'a BorrowedHeaders) -> Self {
+    pub fn with_headers(mut self, headers: &'a Headers) -> Self {
         let timestamp = self.timestamp();
         self.source = Source::Manual {
-            headers: Some(headers),
+            headers: &headers.0,
             timestamp,
         };
         self
@@ -69,8 +70,13 @@ impl<'a> Delivery<'a> {
 
     /// Sets the timestamp.
     pub fn with_timestamp(mut self, timestamp: Timestamp) -> Self {
-        let headers = self.headers();
-        self.source = Source::Manual { headers, timestamp };
+        self.source = match self.source {
+            Source::Manual { headers, .. } => Source::Manual { headers, timestamp },
+            Source::Kafka(_) => Source::Manual {
+                headers: &[],
+                timestamp,
+            },
+        };
         self
     }
 
@@ -105,11 +111,11 @@ impl<'a> Delivery<'a> {
     pub fn payload(&self) -> Option<&'a [u8]> {
         self.payload
     }
-    /// The headers, if any.
-    pub fn headers(&self) -> Option<&'a BorrowedHeaders> {
+    /// The headers, as bytes (an empty list if the record has none).
+    pub fn headers(&self) -> RecordHeaders<'a> {
         match self.source {
-            Source::Kafka(m) => m.headers(),
-            Source::Manual { headers, .. } => headers,
+            Source::Kafka(m) => RecordHeaders::kafka(m),
+            Source::Manual { headers, .. } => RecordHeaders::list(headers),
         }
     }
     /// The runtime's shared state.

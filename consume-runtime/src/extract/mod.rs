@@ -19,7 +19,7 @@ use std::future::Future;
 
 pub use avro::Avro;
 pub use delivery::Delivery;
-pub use headers::Headers;
+pub use headers::{Header, Headers, RecordHeaders};
 pub use json::Json;
 pub use key::Key;
 pub use meta::Meta;

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apache_avro::writer::datum::GenericDatumWriter;
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use serde::Serialize;
 
@@ -20,6 +19,10 @@ pub use error::PublishError;
 use crate::avro::{self, AvroSchema, wire};
 use crate::config::Config;
 use crate::schema_registry::SchemaRegistry;
+
+/// The publisher's `message.max.bytes` unless configured: the broker's default largest
+/// record batch (1 048 588 bytes) plus 64 KiB for dead-letter headers.
+pub const PRODUCER_MAX_RECORD_BYTES: usize = 1_048_588 + 65_536;
 
 /// Where a published record landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +71,14 @@ impl Publisher {
             .set("enable.idempotence", "true")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "30000");
+        // librdkafka refuses records over 1 000 000 bytes by default, below the broker's
+        // 1 048 588: a record the broker accepted could not be re-published (as a dead
+        // letter, with extra headers) by a producer with that default. Allow the broker's
+        // largest record plus 64 KiB of headers; a topic with a lower limit refuses it, and
+        // the dead-letter path then publishes it without its value.
+        if !config.properties.contains_key("message.max.bytes") {
+            c.set("message.max.bytes", PRODUCER_MAX_RECORD_BYTES.to_string());
+        }
         let producer: FutureProducer = c
             .create()
             .map_err(|e| PublishError::Client(e.to_string()))?;
@@ -169,6 +180,27 @@ impl Publisher {
         value: Option<&[u8]>,
         headers: &[(&str, &[u8])],
     ) -> Result<Delivered, PublishError> {
+        let headers: Vec<(&[u8], Option<&[u8]>)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), Some(*v)))
+            .collect();
+        self.send_record(topic, key, value, &headers)
+            .await
+            .map_err(|e| PublishError::Delivery {
+                topic: topic.to_owned(),
+                cause: e.to_string(),
+            })
+    }
+
+    /// Publishes a record whose header names and values are bytes (`None` value: a null
+    /// header), keeping librdkafka's error (the dead-letter path classifies it).
+    pub(crate) async fn send_record(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[(&[u8], Option<&[u8]>)],
+    ) -> Result<Delivered, rdkafka::error::KafkaError> {
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic);
         if let Some(k) = key {
             record = record.key(k);
@@ -177,14 +209,7 @@ impl Publisher {
             record = record.payload(v);
         }
         if !headers.is_empty() {
-            let mut h = OwnedHeaders::new_with_capacity(headers.len());
-            for (k, v) in headers {
-                h = h.insert(Header {
-                    key: k,
-                    value: Some(*v),
-                });
-            }
-            record = record.headers(h);
+            record = record.headers(crate::raw_headers::owned(headers.iter().copied()));
         }
         self.producer
             .0
@@ -194,10 +219,7 @@ impl Publisher {
                 partition: d.partition,
                 offset: d.offset,
             })
-            .map_err(|(e, _)| PublishError::Delivery {
-                topic: topic.to_owned(),
-                cause: e.to_string(),
-            })
+            .map_err(|(e, _)| e)
     }
 
     /// Waits until every queued record is acknowledged (call on shutdown).

@@ -183,3 +183,65 @@ async fn concurrent_first_lookups_of_one_id_make_one_request() {
         "served from memory afterwards"
     );
 }
+
+#[tokio::test]
+async fn not_found_is_asked_once_however_often_and_concurrently() {
+    let (url, count) = server(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        Some((
+            404,
+            r#"{"error_code":40403,"message":"Schema not found"}"#.to_owned(),
+        ))
+    })
+    .await;
+    let c = client(&url, None);
+    let lookups = (0..10).map(|_| c.schema_by_id(77));
+    let results = futures::future::join_all(lookups).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(RegistryError::NotFound { .. })))
+    );
+    for _ in 0..1000 {
+        let err = c.schema_by_id(77).await.expect_err("404");
+        assert!(matches!(err, RegistryError::NotFound { .. }), "{err}");
+    }
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        1,
+        "one request within the TTL"
+    );
+    assert_eq!(c.cache_sizes(), (0, 1));
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_not_remembered() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let s = Arc::clone(&served);
+    let (url, count) = server(move |_| {
+        // Down for the three attempts of the first call, then up.
+        if s.fetch_add(1, Ordering::SeqCst) < 3 {
+            Some((503, "{}".to_owned()))
+        } else {
+            Some((200, r#"{"schema":"\"bytes\""}"#.to_owned()))
+        }
+    })
+    .await;
+    let c = client(&url, None);
+    let err = c.schema_by_id(8).await.expect_err("503");
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(c.cache_sizes(), (0, 0), "nothing kept after a failure");
+    let ok = c.schema_by_id(8).await.expect("up again");
+    assert_eq!(ok.schema, "\"bytes\"");
+    assert_eq!(count.load(Ordering::SeqCst), 4);
+    assert_eq!(c.cache_sizes(), (1, 0));
+}
+
+#[tokio::test]
+async fn a_cancelled_lookup_leaves_nothing_behind() {
+    let (url, _) = server(|_| None).await;
+    let c = client(&url, None);
+    let slow = tokio::time::timeout(Duration::from_millis(50), c.schema_by_id(3)).await;
+    assert!(slow.is_err(), "still waiting for the registry");
+    assert_eq!(c.cache_sizes(), (0, 0));
+}

@@ -2,7 +2,7 @@
 //! for tests and the embedded demo. Ids count from 1 per scope.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use super::{RegistryError, SubjectVersion};
@@ -15,6 +15,8 @@ pub(super) struct MockRegistry {
     scope: String,
     state: Mutex<State>,
     down: AtomicBool,
+    /// Calls made, as a real registry would count requests.
+    calls: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -41,6 +43,7 @@ impl MockRegistry {
     }
 
     fn state(&self) -> Result<std::sync::MutexGuard<'_, State>, RegistryError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
         if self.down.load(Ordering::SeqCst) {
             return Err(RegistryError::Unavailable {
                 url: self.url(),
@@ -48,6 +51,12 @@ impl MockRegistry {
             });
         }
         Ok(self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Calls made so far (each would be a request to a real registry).
+    #[cfg(test)]
+    pub(super) fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
     }
 
     pub(super) fn set_unavailable(&self, down: bool) {

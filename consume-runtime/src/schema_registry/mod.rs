@@ -1,6 +1,12 @@
 //! A Confluent Schema Registry client: schema by id (cached, one request per id however many
 //! callers ask at once), latest by subject, register, compatibility check.
 //!
+//! Caching of schemas by id: a schema found is kept for the life of the client (the registry
+//! never changes the schema of an id). An id the registry does not have is answered from
+//! memory for 30 s (at most 1024 such ids, the oldest dropped first), so records with unknown
+//! ids cost at most one request per id and per 30 s; any other failure (registry down, …)
+//! is not remembered and the next lookup asks again.
+//!
 //! Works against Confluent's registry and Apicurio's `/apis/ccompat/v7`. `mock://<scope>`
 //! URLs select an in-process registry (the convention of Confluent's own clients) for tests
 //! and demos: every client with the same scope shares it.
@@ -10,18 +16,18 @@
 //! `mock://` registry, and schemas handed to our own compiled Avro decoder; wrapping it would
 //! have left most of that to write anyway.
 
+mod cache;
 mod error;
 mod http;
 #[cfg(test)]
 mod http_tests;
 mod mock;
+mod not_found;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::RegistryError;
-use tokio::sync::OnceCell;
 
 use crate::secret::Secret;
 
@@ -127,7 +133,7 @@ struct Inner {
     instance: u64,
     backend: Backend,
     url: String,
-    by_id: Mutex<HashMap<u32, Arc<OnceCell<Arc<RegisteredSchema>>>>>,
+    by_id: cache::SchemaCache,
 }
 
 impl std::fmt::Debug for SchemaRegistry {
@@ -153,7 +159,7 @@ impl SchemaRegistry {
                 instance: NEXT_INSTANCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 backend,
                 url: config.url,
-                by_id: Mutex::new(HashMap::new()),
+                by_id: cache::SchemaCache::default(),
             }),
         })
     }
@@ -169,24 +175,27 @@ impl SchemaRegistry {
     }
 
     /// The schema with this id. After the first success it is served from memory; concurrent
-    /// first lookups of one id make a single request. Failures are not cached.
+    /// first lookups of one id make a single request. "Not found" is remembered briefly (see
+    /// the module docs); other failures are not.
     ///
     /// # Errors
     /// [`RegistryError::NotFound`] (permanent) or a transient error (retryable).
     pub async fn schema_by_id(&self, id: u32) -> Result<Arc<RegisteredSchema>, RegistryError> {
-        let cell = {
-            let mut map = self.inner.by_id.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(map.entry(id).or_default())
-        };
-        cell.get_or_try_init(|| async {
-            let schema = match &self.inner.backend {
-                Backend::Http(h) => h.schema_by_id(id).await?,
-                Backend::Mock(m) => m.schema_by_id(id)?,
-            };
-            Ok(Arc::new(RegisteredSchema { id, schema }))
-        })
-        .await
-        .cloned()
+        self.inner
+            .by_id
+            .get_or_fetch(id, || async {
+                match &self.inner.backend {
+                    Backend::Http(h) => h.schema_by_id(id).await,
+                    Backend::Mock(m) => m.schema_by_id(id),
+                }
+            })
+            .await
+    }
+
+    /// (schemas and lookups in flight by id, remembered "not found" ids).
+    #[cfg(test)]
+    fn cache_sizes(&self) -> (usize, usize) {
+        self.inner.by_id.sizes()
     }
 
     /// The latest version of `subject`.
@@ -205,10 +214,12 @@ impl SchemaRegistry {
     /// # Errors
     /// [`RegistryError::Incompatible`] when the subject's compatibility rule refuses it.
     pub async fn register(&self, subject: &str, schema: &str) -> Result<u32, RegistryError> {
-        match &self.inner.backend {
-            Backend::Http(h) => h.register(subject, schema).await,
-            Backend::Mock(m) => m.register(subject, schema),
-        }
+        let id = match &self.inner.backend {
+            Backend::Http(h) => h.register(subject, schema).await?,
+            Backend::Mock(m) => m.register(subject, schema)?,
+        };
+        self.inner.by_id.registered(id);
+        Ok(id)
     }
 
     /// The id of `schema` if it is registered under `subject` (no registration).
@@ -292,5 +303,79 @@ mod tests {
         let err = sr.latest("t-value").await.expect_err("down");
         assert!(err.is_retryable(), "{err}");
         sr.mock_set_unavailable(false);
+    }
+
+    fn mock(scope: &str) -> SchemaRegistry {
+        SchemaRegistry::new(RegistryConfig::new(format!("mock://{scope}"))).expect("mock")
+    }
+
+    /// Calls the client made to its mock registry (requests, for a real one).
+    fn calls(sr: &SchemaRegistry) -> usize {
+        match &sr.inner.backend {
+            Backend::Mock(m) => m.calls(),
+            Backend::Http(_) => panic!("not a mock registry"),
+        }
+    }
+
+    #[tokio::test]
+    async fn distinct_unknown_ids_cost_one_request_each_in_bounded_memory() {
+        use not_found::NOT_FOUND_CAP;
+        let sr = mock("unit-unknown-ids");
+        let before = calls(&sr);
+        for id in 1..=10_000 {
+            let err = sr.schema_by_id(id).await.expect_err("unknown");
+            assert!(matches!(err, RegistryError::NotFound { .. }), "{err}");
+            let (cells, not_found) = sr.cache_sizes();
+            assert_eq!(cells, 0, "no cell left for a failed lookup (id {id})");
+            assert!(
+                not_found <= NOT_FOUND_CAP,
+                "{not_found} remembered (id {id})"
+            );
+        }
+        assert_eq!(calls(&sr) - before, 10_000, "one request per distinct id");
+        // The newest are answered from memory; the oldest were dropped to make room.
+        let before = calls(&sr);
+        for id in (10_000 - NOT_FOUND_CAP as u32 + 1)..=10_000 {
+            sr.schema_by_id(id).await.expect_err("still unknown");
+        }
+        assert_eq!(calls(&sr), before, "the newest from memory");
+        sr.schema_by_id(1).await.expect_err("still unknown");
+        assert_eq!(calls(&sr), before + 1, "the oldest asked again");
+        assert_eq!(sr.cache_sizes(), (0, NOT_FOUND_CAP));
+    }
+
+    #[tokio::test]
+    async fn one_unknown_id_costs_one_request_until_registered() {
+        let sr = mock("unit-unknown-one");
+        let before = calls(&sr);
+        for _ in 0..1000 {
+            let err = sr.schema_by_id(1).await.expect_err("unknown");
+            assert!(matches!(err, RegistryError::NotFound { .. }), "{err}");
+        }
+        assert_eq!(calls(&sr) - before, 1, "one request within the TTL");
+        assert_eq!(sr.cache_sizes(), (0, 1));
+        // Registered through this client, it is found at once.
+        let id = sr.register("u-value", r#""int""#).await.expect("register");
+        assert_eq!(id, 1, "the mock's first id");
+        assert_eq!(sr.schema_by_id(1).await.expect("found").schema, r#""int""#);
+        assert_eq!(sr.cache_sizes(), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn registry_down_is_not_remembered() {
+        let sr = mock("unit-down");
+        let id = sr.register("d-value", r#""long""#).await.expect("register");
+        sr.mock_set_unavailable(true);
+        for asked in [id, id + 1] {
+            let err = sr.schema_by_id(asked).await.expect_err("down");
+            assert!(err.is_retryable(), "{err}");
+        }
+        assert_eq!(sr.cache_sizes(), (0, 0), "nothing kept while down");
+        sr.mock_set_unavailable(false);
+        let before = calls(&sr);
+        assert_eq!(sr.schema_by_id(id).await.expect("back").id, id);
+        let err = sr.schema_by_id(id + 1).await.expect_err("unknown");
+        assert!(matches!(err, RegistryError::NotFound { .. }), "{err}");
+        assert_eq!(calls(&sr) - before, 2, "both asked again");
     }
 }
