@@ -189,8 +189,8 @@ pub use consume_macros::consume;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::batch::BatchArg;
-    pub use crate::extract::FromMessage;
     pub use crate::consumer::erased::{ErasedHandler, erase, erase_batch};
+    pub use crate::extract::FromMessage;
     pub use crate::options::{BatchOptions, DeadLetter, HandlerOptions};
     pub use crate::outcome::IntoOutcome;
     pub use crate::registry::Registration;

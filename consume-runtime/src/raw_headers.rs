@@ -20,7 +20,10 @@ use rdkafka::message::{BorrowedHeaders, BorrowedMessage, OwnedHeaders};
 
 /// Header `idx` of `msg` as `(name, value)` bytes (`None` value: a null header); `None`
 /// past the last header.
-pub(crate) fn get<'a>(msg: &'a BorrowedMessage<'_>, idx: usize) -> Option<(&'a [u8], Option<&'a [u8]>)> {
+pub(crate) fn get<'a>(
+    msg: &'a BorrowedMessage<'_>,
+    idx: usize,
+) -> Option<(&'a [u8], Option<&'a [u8]>)> {
     let mut hdrs: *mut rd::rd_kafka_headers_t = ptr::null_mut();
     // SAFETY: `msg.ptr()` is a live message for as long as `msg` is borrowed. librdkafka
     // parses the headers once, keeps them in the message and returns a pointer to them
@@ -45,7 +48,9 @@ pub(crate) fn get<'a>(msg: &'a BorrowedMessage<'_>, idx: usize) -> Option<(&'a [
 }
 
 /// Headers to publish, from `(name, value)` bytes in order (`None` value: a null header).
-pub(crate) fn owned<'h>(headers: impl ExactSizeIterator<Item = (&'h [u8], Option<&'h [u8]>)>) -> OwnedHeaders {
+pub(crate) fn owned<'h>(
+    headers: impl ExactSizeIterator<Item = (&'h [u8], Option<&'h [u8]>)>,
+) -> OwnedHeaders {
     let list = OwnedHeaders::new_with_capacity(headers.len());
     // rdkafka's `BorrowedHeaders` is a zero-sized view whose address *is* the native
     // `rd_kafka_headers_t*` (that is how rdkafka itself calls librdkafka with it). The

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::consumer::erased::ErasedHandler;
 use crate::error::Error;
 use crate::extract::StateMap;
-use crate::consumer::erased::ErasedHandler;
 use crate::options::{DeadLetter, HandlerOptions};
 use crate::placeholder;
 
@@ -281,8 +281,8 @@ fn check_options(r: &Registration, handler: &ErasedHandler) -> Result<(), Error>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::State;
     use crate::consumer::erased::erase;
+    use crate::extract::State;
 
     async fn plain() {}
     async fn needs_state(_s: State<u32>) {}
@@ -382,8 +382,8 @@ mod tests {
     fn unselected_handlers_may_have_unresolved_placeholders() {
         let a = reg("a", &["t1"], "g1");
         let b = reg("b", &["${UNSET}"], "g2");
-        let p =
-            plan(&[&a, &b], &["a".into()], &StateMap::new(), true, &no_env).expect("b is not selected");
+        let p = plan(&[&a, &b], &["a".into()], &StateMap::new(), true, &no_env)
+            .expect("b is not selected");
         assert_eq!(p.len(), 1);
         let e = plan(&[&a, &b], &["b".into()], &StateMap::new(), true, &no_env).expect_err("b is");
         assert!(matches!(e, Error::UnresolvedPlaceholder { .. }), "{e}");
@@ -398,12 +398,20 @@ mod tests {
             only_a.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
             ["a"]
         );
-        let g2 = plan(&[&a, &b], &["group:g2".into()], &StateMap::new(), true, &no_env).expect("ok");
+        let g2 = plan(
+            &[&a, &b],
+            &["group:g2".into()],
+            &StateMap::new(),
+            true,
+            &no_env,
+        )
+        .expect("ok");
         assert_eq!(
             g2.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
             ["b"]
         );
-        let e = plan(&[&a, &b], &["nope".into()], &StateMap::new(), true, &no_env).expect_err("unknown");
+        let e = plan(&[&a, &b], &["nope".into()], &StateMap::new(), true, &no_env)
+            .expect_err("unknown");
         assert!(e.to_string().contains("a (group:g1)"), "{e}");
     }
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::Config;
-use crate::consumer::member::{self, MemberSpec};
 use crate::consumer::context::MonitorSettings;
 use crate::consumer::dead_letter::Route;
+use crate::consumer::member::{self, MemberSpec};
 use crate::consumer::partition::HandlerShared;
 use crate::error::Error;
 use crate::extract::StateMap;
@@ -171,9 +171,13 @@ impl Runtime {
             .registrations
             .clone()
             .unwrap_or_else(registry::registrations);
-        registry::plan(&regs, &self.selectors, &self.state, self.dead_letters, &|k| {
-            self.vars.get(k).cloned().or_else(|| std::env::var(k).ok())
-        })
+        registry::plan(
+            &regs,
+            &self.selectors,
+            &self.state,
+            self.dead_letters,
+            &|k| self.vars.get(k).cloned().or_else(|| std::env::var(k).ok()),
+        )
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully (a second signal exits at

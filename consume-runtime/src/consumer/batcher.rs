@@ -142,7 +142,12 @@ where
             Some(e) => Outcome::Retry(e),
             None if n == 0 => return Settled::Done,
             None => {
-                let Some(head) = msgs.iter().zip(&rejected).find(|(_, r)| !**r).map(|(m, _)| m) else {
+                let Some(head) = msgs
+                    .iter()
+                    .zip(&rejected)
+                    .find(|(_, r)| !**r)
+                    .map(|(m, _)| m)
+                else {
                     return Settled::Done;
                 };
                 let mut d = p.delivery(head);
@@ -160,7 +165,10 @@ where
         let (why, error) = match decide(&outcome, attempt, &settle.retry) {
             Next::Ack => {
                 crate::failpoint::hit("after-handler");
-                p.shared.metrics.handled.fetch_add(n as u64, Ordering::Relaxed);
+                p.shared
+                    .metrics
+                    .handled
+                    .fetch_add(n as u64, Ordering::Relaxed);
                 return Settled::Handled;
             }
             Next::Retry {

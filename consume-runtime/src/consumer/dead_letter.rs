@@ -111,11 +111,7 @@ impl DeadLetters for Route {
             } else {
                 None
             };
-            match self
-                .publisher
-                .send_record(&dlq, key, value, &headers)
-                .await
-            {
+            match self.publisher.send_record(&dlq, key, value, &headers).await {
                 Ok(delivered) => {
                     crate::failpoint::hit("dead-letter");
                     self.metrics.dead_lettered.fetch_add(1, Ordering::Relaxed);

@@ -16,9 +16,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::{BorrowedMessage, Message as _};
 
 use super::context::{MonitorSettings, RuntimeContext};
+use super::erased::ErasedHandler;
 use super::partition::HandlerShared;
 use crate::error::Error;
-use super::erased::ErasedHandler;
 
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 

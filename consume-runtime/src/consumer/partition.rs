@@ -206,7 +206,10 @@ struct ErrorStreak {
 
 impl ErrorStreak {
     fn error(&mut self, p: &Partition, e: &KafkaError) {
-        p.shared.metrics.fetch_errors.fetch_add(1, Ordering::Relaxed);
+        p.shared
+            .metrics
+            .fetch_errors
+            .fetch_add(1, Ordering::Relaxed);
         self.count += 1;
         let now = Instant::now();
         let since = *self.since.get_or_insert(now);

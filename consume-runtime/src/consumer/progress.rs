@@ -231,8 +231,14 @@ mod tests {
         let mut w = Watch::new(t0);
         p.in_hand(7, Some(0));
         let obs = |w: &mut Watch, secs| {
-            w.observe(p.read(), broker(20, 20, 5), t0 + Duration::from_secs(secs), 0, STALL)
-                .expect("known")
+            w.observe(
+                p.read(),
+                broker(20, 20, 5),
+                t0 + Duration::from_secs(secs),
+                0,
+                STALL,
+            )
+            .expect("known")
         };
         assert_eq!(obs(&mut w, 0).1, Transition::None);
         assert!(!obs(&mut w, 9).0.stalled);
@@ -241,7 +247,13 @@ mod tests {
         assert_eq!(obs(&mut w, 11).1, Transition::None, "reported once");
         p.caught_up_to(20);
         let (g, t) = w
-            .observe(p.read(), broker(20, 20, 0), t0 + Duration::from_secs(12), 0, STALL)
+            .observe(
+                p.read(),
+                broker(20, 20, 0),
+                t0 + Duration::from_secs(12),
+                0,
+                STALL,
+            )
             .expect("known");
         assert!(!g.stalled && t == Transition::Resumed && g.lag_messages == 0);
     }
@@ -278,7 +290,10 @@ mod tests {
                 .0
         };
         let g = obs(&mut w, 0);
-        assert_eq!(g.lag_messages, 7, "from the committed offset: nothing was received");
+        assert_eq!(
+            g.lag_messages, 7,
+            "from the committed offset: nothing was received"
+        );
         let g2 = obs(&mut w, 30);
         assert!(g2.lag_seconds >= 30.0 && g2.stalled, "{g2:?}");
     }

@@ -119,7 +119,9 @@ impl<D: DeadLetters> Settle<'_, D> {
     {
         if let Some(reason) = poison {
             let e = HandlerError::permanent(PoisonError(reason.to_owned()));
-            return self.fail(&d, &e, "the partition worker crashed on it").await;
+            return self
+                .fail(&d, &e, "the partition worker crashed on it")
+                .await;
         }
         loop {
             let outcome = self.guarded(handler.call(&d)).await;
@@ -365,7 +367,10 @@ mod tests {
         let letters = f.recorder.0.lock().expect("lock").clone();
         assert_eq!(letters.len(), 1);
         let (offset, key, names, attempts, why) = &letters[0];
-        assert_eq!((*offset, key.as_deref(), *attempts), (42, Some(&b"k1"[..]), 3));
+        assert_eq!(
+            (*offset, key.as_deref(), *attempts),
+            (42, Some(&b"k1"[..]), 3)
+        );
         assert_eq!(names, &vec![vec![0xff, 0xfe], b"trace".to_vec()]);
         assert!(why.starts_with("retries exhausted: no k1"), "{why}");
         assert_eq!(f.metrics.retries.load(Ordering::Relaxed), 2);
@@ -381,16 +386,28 @@ mod tests {
             }
         };
         let d = Delivery::new(&f.topic, 0, 1, Some(b"bad"), None, &f.state);
-        assert_eq!(f.settle(true).message(&panicky, d, None).await, Settled::Done);
+        assert_eq!(
+            f.settle(true).message(&panicky, d, None).await,
+            Settled::Done
+        );
         assert_eq!(f.metrics.panics.load(Ordering::Relaxed), 3);
         let d = Delivery::new(&f.topic, 0, 2, Some(b"good"), None, &f.state);
-        assert_eq!(f.settle(true).message(&panicky, d, None).await, Settled::Handled);
+        assert_eq!(
+            f.settle(true).message(&panicky, d, None).await,
+            Settled::Handled
+        );
         let permanent = || async { Err::<(), _>(HandlerError::permanent("never")) };
         let d = Delivery::new(&f.topic, 0, 3, None, None, &f.state);
-        assert_eq!(f.settle(true).message(&permanent, d, None).await, Settled::Done);
+        assert_eq!(
+            f.settle(true).message(&permanent, d, None).await,
+            Settled::Done
+        );
         let letters = f.recorder.0.lock().expect("lock").clone();
         let whys: Vec<&str> = letters.iter().map(|l| l.4.as_str()).collect();
-        assert!(whys[0].contains("handler panicked: cannot handle bad"), "{whys:?}");
+        assert!(
+            whys[0].contains("handler panicked: cannot handle bad"),
+            "{whys:?}"
+        );
         assert!(whys[1].starts_with("permanent error: never"), "{whys:?}");
         assert_eq!(letters[1].3, 1, "a permanent error is not retried");
     }
@@ -428,7 +445,11 @@ mod tests {
             Settled::Interrupted
         );
         assert!(*ran.lock().expect("lock") > 10);
-        assert_eq!(f.recorder.0.lock().expect("lock").len(), 1, "never dead-lettered");
+        assert_eq!(
+            f.recorder.0.lock().expect("lock").len(),
+            1,
+            "never dead-lettered"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -436,7 +457,10 @@ mod tests {
         let f = Fixture::new();
         let permanent = || async { Err::<(), _>(HandlerError::permanent("never")) };
         let d = Delivery::new(&f.topic, 0, 3, None, None, &f.state);
-        assert_eq!(f.settle(false).message(&permanent, d, None).await, Settled::Done);
+        assert_eq!(
+            f.settle(false).message(&permanent, d, None).await,
+            Settled::Done
+        );
         assert_eq!(f.metrics.failed.load(Ordering::Relaxed), 1);
         assert!(f.recorder.0.lock().expect("lock").is_empty());
     }

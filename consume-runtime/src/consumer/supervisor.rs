@@ -88,9 +88,9 @@ async fn supervise<L: Loop>(lp: L, p: Partition) {
         if let Some(offset) = resume {
             // Asynchronous (no wait): librdkafka bumps the partition's fetch version at
             // once, so records already queued from before the seek are discarded.
-            if let Err(e) = p
-                .consumer
-                .seek(topic, partition, Offset::Offset(offset), Duration::ZERO)
+            if let Err(e) =
+                p.consumer
+                    .seek(topic, partition, Offset::Offset(offset), Duration::ZERO)
             {
                 tracing::error!(handler = name, topic, partition, offset, error = %e, "rewind after a crash failed");
             }
@@ -100,7 +100,9 @@ async fn supervise<L: Loop>(lp: L, p: Partition) {
             poison: match resume {
                 Some(offset) if count >= POISON_AFTER => Some((
                     offset,
-                    format!("the partition worker crashed {count} times on this record; last: {panic}"),
+                    format!(
+                        "the partition worker crashed {count} times on this record; last: {panic}"
+                    ),
                 )),
                 _ => None,
             },

@@ -192,8 +192,29 @@ impl Publisher {
             })
     }
 
-    /// Publishes a record whose header names and values are bytes (`None` value: a null
-    /// header), keeping librdkafka's error (the dead-letter path classifies it).
+    /// Publishes a record whose header names and values are bytes (names need not be
+    /// UTF-8; a `None` value is a null header). Dead letters are published this way, so a
+    /// record's headers survive byte for byte.
+    ///
+    /// # Errors
+    /// [`PublishError::Delivery`] when the broker did not acknowledge within the timeout.
+    pub async fn send_raw(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[(&[u8], Option<&[u8]>)],
+    ) -> Result<Delivered, PublishError> {
+        self.send_record(topic, key, value, headers)
+            .await
+            .map_err(|e| PublishError::Delivery {
+                topic: topic.to_owned(),
+                cause: e.to_string(),
+            })
+    }
+
+    /// [`Publisher::send_raw`], keeping librdkafka's error (the dead-letter path classifies
+    /// it).
     pub(crate) async fn send_record(
         &self,
         topic: &str,
