@@ -39,18 +39,24 @@
 //! - **One consumer per handler.** Each handler gets its own consumer (group member) and
 //!   control thread. A slow or failing handler cannot stall another's partitions or trigger
 //!   its rebalances, and the per-message path needs no lookup of "which handler".
-//! - **Partitions in parallel, each in order.** Every assigned partition gets one worker task
-//!   reading that partition's own librdkafka queue; it handles one message at a time, in
+//! - **Partitions in parallel, each in order.** Every assigned partition gets one supervised
+//!   task reading that partition's own librdkafka queue; it handles one message at a time, in
 //!   offset order. No task or channel per message. `concurrency = N` runs up to `N` calls
 //!   at once inside a partition, each key in order; `batch = N` hands the handler a
-//!   [`Batch<T>`].
+//!   [`Batch<T>`]. If anything inside a partition's loop panics, the loop restarts from the
+//!   first message that did not settle; a message it keeps crashing on is dead-lettered.
 //! - **At-least-once.** `enable.auto.offset.store=false`: a message's offset is stored only
 //!   after its handler settled it, and the periodic commit commits stored offsets. A crash
 //!   redelivers what was not committed; nothing is committed before it was handled.
 //! - **Errors.** `Err(e)` is retried in place with bounded exponential backoff
 //!   ([`RetryPolicy`]), keeping order; [`HandlerError::permanent`] and decode rejections are
 //!   not retried. A panic counts as a retryable error. A message that fails for good is
-//!   logged at error level and counted (`consume_messages_failed_total`), then passed.
+//!   counted (`consume_messages_failed_total`) and published to its dead-letter topic
+//!   (`<topic>.<group>.dlq` by default, headers and all, before its offset is stored); with
+//!   dead letters off it is logged at error level and passed. Every kind of hostile record
+//!   and where it goes: `docs/hostile-records.md`.
+//! - **Lag and stalls.** Per partition, lag in messages and in seconds (the age of the oldest
+//!   record not yet handled) and whether it is stalled ([`Metrics::stalled_partitions`]).
 //! - **Rebalance.** Before a partition is released, its worker finishes the message in hand
 //!   (bounded by `drain_timeout`) and stored offsets are committed synchronously.
 //!   The default assignor is eager `range`.

@@ -390,6 +390,44 @@ mod tests {
     }
 
     #[test]
+    fn dead_letter_routes_are_decided_in_one_place() {
+        let topics = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(
+            dead_letter_routes(true, DeadLetter::Default, None, &topics, "g"),
+            Some(vec![
+                ("a".to_owned(), "a.g.dlq".to_owned()),
+                ("b".to_owned(), "b.g.dlq".to_owned())
+            ])
+        );
+        assert_eq!(
+            dead_letter_routes(
+                true,
+                DeadLetter::Topic("x"),
+                Some("x.resolved"),
+                &topics,
+                "g"
+            ),
+            Some(vec![
+                ("a".to_owned(), "x.resolved".to_owned()),
+                ("b".to_owned(), "x.resolved".to_owned())
+            ])
+        );
+        assert_eq!(
+            dead_letter_routes(true, DeadLetter::Off, None, &topics, "g"),
+            None
+        );
+        assert_eq!(
+            dead_letter_routes(false, DeadLetter::Default, None, &topics, "g"),
+            None
+        );
+        let r = reg("p", &["t"], "g");
+        let p = plan(&[&r], &[], &StateMap::new(), false, &no_env).expect("ok");
+        assert_eq!(p[0].dead_letter_topic("t"), None, "runtime switch off");
+        let p = plan(&[&r], &[], &StateMap::new(), true, &no_env).expect("ok");
+        assert_eq!(p[0].dead_letter_topic("t").as_deref(), Some("t.g.dlq"));
+    }
+
+    #[test]
     fn filters_by_name_or_group() {
         let a = reg("a", &["t1"], "g1");
         let b = reg("b", &["t2"], "g2");

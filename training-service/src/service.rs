@@ -78,9 +78,15 @@ pub(crate) async fn run(
     let (runtime, counters) = (s.runtime, s.counters);
     let metrics = runtime.metrics();
     let ready_metrics = metrics.clone();
+    // Ready: every handler joined its group and no partition is stalled (records waiting
+    // on a position that has not moved for the runtime's stall timeout).
     let ready = Arc::new(move || {
         let handlers = ready_metrics.snapshot();
-        !handlers.is_empty() && handlers.iter().all(|h| h.rebalances >= 1)
+        !handlers.is_empty()
+            && handlers.iter().all(|h| h.rebalances >= 1)
+            && handlers
+                .iter()
+                .all(|h| h.partitions.iter().all(|p| !p.stalled))
     });
     let metrics_text = Arc::new(move || {
         let mut text = metrics.render_prometheus();
