@@ -303,7 +303,8 @@ async fn a_dead_letter_that_cannot_be_published_keeps_the_offset() {
     let dlq = unique::name("rt-stuck-dlq");
     let base = kafka::plaintext_config();
     kafka::create_topic(&base, &topic, 1).await;
-    // The broker refuses every record to the dead-letter topic (too large for it).
+    // The broker refuses every record to the dead-letter topic (too large for it, even
+    // without value, key and original headers).
     kafka::create_topic_with(&base, &dlq, 1, &[("max.message.bytes", "64")]).await;
     let sent: Vec<(String, String)> = (0..20u32)
         .map(|seq| {

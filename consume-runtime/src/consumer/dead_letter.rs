@@ -16,10 +16,11 @@
 //! topic, refused by a policy: errors that no retry can fix) is published again without the
 //! record's value (`consume-value-dropped` says why, `consume-original-value-size` how big it
 //! was), and if that is refused too, without its key and its original headers as well
-//! (`consume-original-key-size`, `consume-original-header-count`). Any other error (broker
-//! down, topic missing, not authorized) keeps the offset where it is and is retried with
-//! back-off until it succeeds or the partition is revoked: the partition then shows as
-//! stalled on `/metrics` instead of losing the record.
+//! (`consume-original-key-size`, `consume-original-header-count`). If even that is refused, or
+//! on any other error (broker down, topic missing, not authorized), the offset stays where it
+//! is and the whole record is tried again with back-off until it is published or the
+//! partition is revoked: the partition then shows as stalled on `/metrics` instead of losing
+//! the record.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -143,6 +144,10 @@ impl DeadLetters for Route {
                         _ = tokio::time::sleep(wait) => {}
                     }
                     wait = (wait * 2).min(Duration::from_secs(10));
+                    // Try the whole record again: a topic whose limit was raised meanwhile
+                    // gets the record as it was.
+                    shape = Shape::Whole;
+                    refused = None;
                 }
             }
         }
