@@ -6,7 +6,13 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::consumer::progress::Gauges;
+/// The gauges of one partition at one observation of the lag monitor.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Gauges {
+    pub(crate) lag_messages: i64,
+    pub(crate) lag_seconds: f64,
+    pub(crate) stalled: bool,
+}
 
 /// Counters of one handler, and the gauges of its assigned partitions.
 #[derive(Debug, Default)]

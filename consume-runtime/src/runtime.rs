@@ -270,13 +270,13 @@ impl Runtime {
                     read_committed: self.config.read_committed(),
                 },
             };
-            let consumer = member::connect(&spec)?;
+            let member = member::connect(&spec)?;
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
                 .name(format!("consume-{}", p.name))
                 .spawn(move || {
-                    member::drive(&spec, consumer, &stop);
+                    member::drive(&spec, member, &stop);
                     let _ = tx.send(());
                 })
                 .map_err(|e| Error::Config(format!("cannot start a consumer thread: {e}")))?;

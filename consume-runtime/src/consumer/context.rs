@@ -1,20 +1,19 @@
-//! librdkafka callbacks of a handler's consumer: partition hand-over and logging.
+//! librdkafka callbacks of a handler's consumer: rebalances, statistics, commits, logs.
 //!
-//! - Assign: each new partition's queue is split off *before* librdkafka starts fetching it
-//!   (a split queue is flagged so fetch-start does not re-route it to the consumer queue),
-//!   then its supervisor task is spawned.
-//! - Revoke: the revoked partitions' workers finish the message in hand (bounded by the
-//!   drain timeout), their offsets are committed synchronously, and only then does
-//!   librdkafka release the partitions. On a *lost* assignment (session timeout) nothing is
-//!   committed: the partitions may already belong to someone else.
-//! - Statistics (every `statistics.interval.ms`, 1 s by default): the lag monitor reads each
-//!   partition's end offset and fetch position, and each loop's progress, into the lag and
-//!   stall gauges (see `progress.rs`).
+//! The callbacks only route: partition hand-over and the lag monitor are the partition
+//! table's (`assignment.rs`, reached through [`PartitionHooks`], so this file depends on
+//! nothing of the partition loops).
+//!
+//! - Assign: the new partitions' queues are split and their supervisors started.
+//! - Revoke: the revoked partitions' loops finish the record in hand (bounded by the drain
+//!   timeout), their offsets are committed synchronously, and only then does librdkafka
+//!   release the partitions. On a *lost* assignment (session timeout) nothing is committed:
+//!   the partitions may already belong to someone else.
+//! - Statistics (every `statistics.interval.ms`, 1 s by default): the lag monitor.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
@@ -22,25 +21,20 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
-use tokio::task::JoinHandle;
 
-use super::control::WorkerControl;
-use super::erased::ErasedHandler;
-use super::partition::{HandlerShared, Partition};
-use super::progress::{BrokerView, Gauges, Progress, Transition, Watch};
-use super::queue::AsyncPartitionQueue;
+use crate::metrics::HandlerMetrics;
 
-type PartitionKey = (Arc<str>, i32);
-
-/// One assigned partition, as the control thread tracks it.
-struct Assigned {
-    control: Arc<WorkerControl>,
-    progress: Arc<Progress>,
-    /// The supervisor task; watched so that a task that ended while its partition is still
-    /// assigned is reported (it never should: the supervisor catches every panic).
-    task: JoinHandle<()>,
-    watch: Watch,
-    reported_dead: bool,
+/// What the callbacks hand over to the partition table.
+pub(crate) trait PartitionHooks: Send + Sync {
+    /// `pre_rebalance(Assign)`: split the new partitions' queues.
+    fn assigned(&self, partitions: &TopicPartitionList);
+    /// `post_rebalance(Assign)`: start their loops.
+    fn started(&self);
+    /// `pre_rebalance(Revoke)`: stop the partitions' loops (returns when they finished or
+    /// the drain timeout passed).
+    fn revoked(&self, partitions: &TopicPartitionList, lost: bool);
+    /// librdkafka's statistics.
+    fn statistics(&self, stats: &Statistics);
 }
 
 /// How the lag monitor reads partitions.
@@ -55,156 +49,27 @@ pub(crate) struct MonitorSettings {
 
 /// The consumer context of one handler's consumer.
 pub(crate) struct RuntimeContext {
-    consumer: OnceLock<Weak<BaseConsumer<RuntimeContext>>>,
-    handler: ErasedHandler,
-    shared: Arc<HandlerShared>,
-    drain_timeout: Duration,
-    monitor: MonitorSettings,
-    workers: Mutex<HashMap<PartitionKey, Assigned>>,
-    /// Partitions whose queues were split in `pre_rebalance(Assign)`, started in
-    /// `post_rebalance(Assign)`.
-    pending: Mutex<Vec<Partition>>,
+    name: Arc<str>,
+    metrics: Arc<HandlerMetrics>,
+    hooks: OnceLock<Arc<dyn PartitionHooks>>,
 }
 
 impl RuntimeContext {
-    pub(crate) fn new(
-        handler: ErasedHandler,
-        shared: Arc<HandlerShared>,
-        drain_timeout: Duration,
-        monitor: MonitorSettings,
-    ) -> Self {
+    pub(crate) fn new(name: Arc<str>, metrics: Arc<HandlerMetrics>) -> Self {
         Self {
-            consumer: OnceLock::new(),
-            handler,
-            shared,
-            drain_timeout,
-            monitor,
-            workers: Mutex::new(HashMap::new()),
-            pending: Mutex::new(Vec::new()),
+            name,
+            metrics,
+            hooks: OnceLock::new(),
         }
     }
 
-    /// Gives the context a handle on its own consumer (needed to split partition queues).
-    pub(crate) fn attach(&self, consumer: &Arc<BaseConsumer<RuntimeContext>>) {
-        let _ = self.consumer.set(Arc::downgrade(consumer));
+    /// Connects the callbacks to the partition table (once, right after the consumer exists).
+    pub(crate) fn attach(&self, hooks: Arc<dyn PartitionHooks>) {
+        let _ = self.hooks.set(hooks);
     }
 
-    fn consumer(&self) -> Option<Arc<BaseConsumer<RuntimeContext>>> {
-        self.consumer.get().and_then(Weak::upgrade)
-    }
-
-    /// Splits the partition's queue and prepares its supervisor (not started yet).
-    pub(crate) fn prepare_worker(&self, topic: &str, partition: i32) -> bool {
-        let Some(consumer) = self.consumer() else {
-            return false;
-        };
-        let key: PartitionKey = (Arc::from(topic), partition);
-        if self.lock_workers().contains_key(&key) {
-            return true;
-        }
-        let Some(queue) = consumer.split_partition_queue(topic, partition) else {
-            tracing::error!(handler = %self.shared.name, topic, partition, "cannot split the partition queue");
-            return false;
-        };
-        let p = Partition {
-            queue: AsyncPartitionQueue::new(queue),
-            consumer,
-            control: Arc::new(WorkerControl::default()),
-            shared: Arc::clone(&self.shared),
-            topic: key.0,
-            partition,
-            progress: Arc::new(Progress::default()),
-        };
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(p);
-        true
-    }
-
-    /// Starts every prepared partition's supervisor.
-    pub(crate) fn start_pending(&self) {
-        let pending: Vec<Partition> =
-            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut workers = self.lock_workers();
-        for p in pending {
-            let key = (Arc::clone(&p.topic), p.partition);
-            let control = Arc::clone(&p.control);
-            let progress = Arc::clone(&p.progress);
-            let task = self.handler.supervise(p);
-            workers.insert(
-                key,
-                Assigned {
-                    control,
-                    progress,
-                    task,
-                    watch: Watch::new(Instant::now()),
-                    reported_dead: false,
-                },
-            );
-        }
-        self.shared
-            .metrics
-            .assigned_partitions
-            .store(workers.len() as i64, Ordering::Relaxed);
-    }
-
-    /// Stops the workers of `partitions` (all when `None`): asks each to stop after the
-    /// record in hand and waits up to `timeout`; any still running is abandoned (it
-    /// will not store offsets). Returns how many were abandoned.
-    pub(crate) fn stop_workers(
-        &self,
-        partitions: Option<&TopicPartitionList>,
-        lost: bool,
-        timeout: Duration,
-    ) -> usize {
-        let stopping: Vec<(PartitionKey, Assigned)> = {
-            let mut workers = self.lock_workers();
-            let keys: Vec<PartitionKey> = match partitions {
-                None => workers.keys().cloned().collect(),
-                Some(tpl) => tpl
-                    .elements()
-                    .iter()
-                    .map(|e| (Arc::from(e.topic()), e.partition()))
-                    .collect(),
-            };
-            let taken = keys
-                .into_iter()
-                .filter_map(|k| workers.remove(&k).map(|a| (k, a)))
-                .collect();
-            self.shared
-                .metrics
-                .assigned_partitions
-                .store(workers.len() as i64, Ordering::Relaxed);
-            taken
-        };
-        // Prepared but never started (e.g. revoked right after assign): just drop them.
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        for (_, a) in &stopping {
-            if lost {
-                a.control.abandon();
-            } else {
-                a.control.request_stop();
-            }
-        }
-        let deadline = Instant::now() + timeout;
-        let mut abandoned = 0;
-        for ((topic, partition), a) in &stopping {
-            self.shared.metrics.forget_partition(topic, *partition);
-            if !a.control.wait_done(deadline) {
-                a.control.abandon();
-                abandoned += 1;
-                tracing::warn!(
-                    handler = %self.shared.name, %topic, partition,
-                    timeout_ms = timeout.as_millis() as u64,
-                    "handler still running at the drain deadline; its record will be redelivered"
-                );
-            }
-        }
-        abandoned
+    fn hooks(&self) -> Option<&dyn PartitionHooks> {
+        self.hooks.get().map(|h| &**h)
     }
 
     /// Commits stored offsets synchronously; "nothing to commit" is not an error.
@@ -217,91 +82,16 @@ impl RuntimeContext {
         match result {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => {
-                self.shared
-                    .metrics
-                    .commit_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(handler = %self.shared.name, error = %e, "offset commit failed");
+                self.metrics.commit_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(handler = %self.name, error = %e, "offset commit failed");
             }
         }
-    }
-
-    /// The lag monitor: one observation of every assigned partition, from librdkafka's
-    /// statistics and each loop's progress.
-    fn observe(&self, stats: &Statistics) {
-        let now = Instant::now();
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let valid = |o: i64| (o >= 0).then_some(o);
-        let name = &*self.shared.name;
-        let mut workers = self.lock_workers();
-        for ((topic, partition), a) in workers.iter_mut() {
-            let Some(s) = stats
-                .topics
-                .get(&**topic)
-                .and_then(|t| t.partitions.get(partition))
-            else {
-                continue;
-            };
-            let end = if self.monitor.read_committed {
-                valid(s.ls_offset).or(valid(s.hi_offset))
-            } else {
-                valid(s.hi_offset)
-            };
-            let view = BrokerView {
-                end,
-                start: valid(s.app_offset.max(s.committed_offset)),
-                fetch_position: valid(s.next_offset),
-                queued: s.fetchq_cnt,
-            };
-            let Some((mut gauges, transition)) = a.watch.observe(
-                a.progress.read(),
-                view,
-                now,
-                now_ms,
-                self.monitor.stall_after,
-            ) else {
-                continue;
-            };
-            if a.task.is_finished() && !a.control.stop_token().is_cancelled() {
-                // Never expected (the supervisor catches panics and only returns when asked
-                // to stop), but if it happens the partition must not look healthy.
-                gauges = Gauges {
-                    stalled: true,
-                    ..gauges
-                };
-                if !a.reported_dead {
-                    a.reported_dead = true;
-                    tracing::error!(handler = name, %topic, partition, "partition worker ended while its partition is assigned");
-                }
-            }
-            match transition {
-                Transition::Stalled => {
-                    self.shared.metrics.stalls.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        handler = name, %topic, partition, lag_messages = gauges.lag_messages,
-                        lag_seconds = gauges.lag_seconds, stall_after_s = self.monitor.stall_after.as_secs_f64(),
-                        "partition stalled: records wait and its position has not moved"
-                    );
-                }
-                Transition::Resumed => {
-                    tracing::info!(handler = name, %topic, partition, "partition moving again");
-                }
-                Transition::None => {}
-            }
-            self.shared.metrics.set_partition(topic, *partition, gauges);
-        }
-    }
-
-    fn lock_workers(&self) -> std::sync::MutexGuard<'_, HashMap<PartitionKey, Assigned>> {
-        self.workers.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl ClientContext for RuntimeContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        let handler = &*self.shared.name;
+        let handler = &*self.name;
         match level {
             RDKafkaLogLevel::Emerg
             | RDKafkaLogLevel::Alert
@@ -316,45 +106,48 @@ impl ClientContext for RuntimeContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        tracing::warn!(handler = %self.shared.name, error = %error, "Kafka client error: {reason}");
+        tracing::warn!(handler = %self.name, error = %error, "Kafka client error: {reason}");
     }
 
     fn stats(&self, statistics: Statistics) {
-        self.observe(&statistics);
+        if let Some(h) = self.hooks() {
+            h.statistics(&statistics);
+        }
     }
 }
 
 impl ConsumerContext for RuntimeContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        self.shared
-            .metrics
-            .rebalances
-            .fetch_add(1, Ordering::Relaxed);
+        self.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
         match rebalance {
             Rebalance::Assign(tpl) => {
-                for e in tpl.elements() {
-                    self.prepare_worker(e.topic(), e.partition());
+                if let Some(h) = self.hooks() {
+                    h.assigned(tpl);
                 }
             }
             Rebalance::Revoke(tpl) => {
                 let lost = consumer.assignment_lost();
-                tracing::info!(handler = %self.shared.name, partitions = tpl.count(), lost, "partitions revoked");
-                self.stop_workers(Some(tpl), lost, self.drain_timeout);
+                tracing::info!(handler = %self.name, partitions = tpl.count(), lost, "partitions revoked");
+                if let Some(h) = self.hooks() {
+                    h.revoked(tpl, lost);
+                }
                 crate::failpoint::hit("revoke");
                 if !lost {
                     self.commit_stored(consumer);
                 }
             }
             Rebalance::Error(e) => {
-                tracing::warn!(handler = %self.shared.name, error = %e, "rebalance error");
+                tracing::warn!(handler = %self.name, error = %e, "rebalance error");
             }
         }
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
-            tracing::info!(handler = %self.shared.name, partitions = tpl.count(), "partitions assigned");
-            self.start_pending();
+            tracing::info!(handler = %self.name, partitions = tpl.count(), "partitions assigned");
+            if let Some(h) = self.hooks() {
+                h.started();
+            }
         }
     }
 

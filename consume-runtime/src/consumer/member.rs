@@ -15,6 +15,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::{BorrowedMessage, Message as _};
 
+use super::assignment::Assignments;
 use super::context::{MonitorSettings, RuntimeContext};
 use super::erased::ErasedHandler;
 use super::partition::HandlerShared;
@@ -33,13 +34,17 @@ pub(crate) struct MemberSpec {
     pub(crate) monitor: MonitorSettings,
 }
 
+/// A connected member: its consumer and its partition table.
+pub(crate) struct Member {
+    consumer: Arc<BaseConsumer<RuntimeContext>>,
+    partitions: Arc<Assignments>,
+}
+
 /// Creates the consumer and subscribes (on the caller's thread, so errors surface at boot).
-pub(crate) fn connect(spec: &MemberSpec) -> Result<Arc<BaseConsumer<RuntimeContext>>, Error> {
+pub(crate) fn connect(spec: &MemberSpec) -> Result<Member, Error> {
     let ctx = RuntimeContext::new(
-        spec.handler.clone(),
-        Arc::clone(&spec.shared),
-        spec.drain_timeout,
-        spec.monitor,
+        Arc::clone(&spec.shared.name),
+        Arc::clone(&spec.shared.metrics),
     );
     let consumer: BaseConsumer<RuntimeContext> =
         spec.config
@@ -49,7 +54,14 @@ pub(crate) fn connect(spec: &MemberSpec) -> Result<Arc<BaseConsumer<RuntimeConte
                 source,
             })?;
     let consumer = Arc::new(consumer);
-    consumer.context().attach(&consumer);
+    let partitions = Arc::new(Assignments::new(
+        &consumer,
+        spec.handler.clone(),
+        Arc::clone(&spec.shared),
+        spec.drain_timeout,
+        spec.monitor,
+    ));
+    consumer.context().attach(Arc::clone(&partitions) as _);
     let topics: Vec<&str> = spec.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics).map_err(|source| Error::Kafka {
         context: format!(
@@ -58,30 +70,32 @@ pub(crate) fn connect(spec: &MemberSpec) -> Result<Arc<BaseConsumer<RuntimeConte
         ),
         source,
     })?;
-    Ok(consumer)
+    Ok(Member {
+        consumer,
+        partitions,
+    })
 }
 
 /// Drives the member until `stop` is set, then shuts it down gracefully: workers finish the
 /// message in hand (bounded), stored offsets are committed, and the consumer closes, which
 /// leaves the group at once.
-pub(crate) fn drive(
-    spec: &MemberSpec,
-    consumer: Arc<BaseConsumer<RuntimeContext>>,
-    stop: &AtomicBool,
-) {
+pub(crate) fn drive(spec: &MemberSpec, member: Member, stop: &AtomicBool) {
+    let Member {
+        consumer,
+        partitions,
+    } = member;
     let name = &*spec.shared.name;
     while !stop.load(Ordering::SeqCst) {
         match consumer.poll(POLL_INTERVAL) {
             None => {}
-            Some(Ok(m)) => stray(&consumer, &m, name),
+            Some(Ok(m)) => stray(&consumer, &partitions, &m, name),
             Some(Err(e)) => tracing::warn!(handler = name, error = %e, "consumer error"),
         }
     }
 
     tracing::info!(handler = name, "shutting down: draining in-flight messages");
-    let ctx = consumer.context();
-    let abandoned = ctx.stop_workers(None, false, spec.shutdown_timeout);
-    ctx.commit_stored(&consumer);
+    let abandoned = partitions.stop_workers(None, false, spec.shutdown_timeout);
+    consumer.context().commit_stored(&consumer);
     if abandoned > 0 {
         // Abandoned workers still hold the consumer: close it now so the member leaves the
         // group without waiting for them (librdkafka logs a harmless error at drop later).
@@ -106,7 +120,12 @@ pub(crate) fn drive(
 /// A message on the consumer queue means a partition's queue was not split before
 /// fetching began. Rewind that partition to the message so it is redelivered, in order,
 /// through its worker (a duplicate at worst, never a skip).
-fn stray(consumer: &Arc<BaseConsumer<RuntimeContext>>, m: &BorrowedMessage<'_>, name: &str) {
+fn stray(
+    consumer: &Arc<BaseConsumer<RuntimeContext>>,
+    partitions: &Assignments,
+    m: &BorrowedMessage<'_>,
+    name: &str,
+) {
     let (topic, partition, offset) = (m.topic().to_owned(), m.partition(), m.offset());
     tracing::error!(
         handler = name,
@@ -115,9 +134,8 @@ fn stray(consumer: &Arc<BaseConsumer<RuntimeContext>>, m: &BorrowedMessage<'_>, 
         offset,
         "message bypassed its partition worker; rewinding the partition"
     );
-    let ctx = consumer.context();
-    if ctx.prepare_worker(&topic, partition) {
-        ctx.start_pending();
+    if partitions.prepare_worker(&topic, partition) {
+        partitions.start_pending();
     }
     if let Err(e) = consumer.seek(
         &topic,

@@ -21,11 +21,13 @@
 //!   crashing it is dead-lettered).
 //! - `erased.rs`: the registration's type-erased handler, which picks the loop.
 //! - `member.rs`: the consumer's control thread: subscribe, serve events, shut down.
-//! - `context.rs`: librdkafka callbacks: split partition queues on assign, drain and commit
-//!   on revoke, statistics into the lag monitor, logs.
+//! - `context.rs`: librdkafka callbacks (rebalances, statistics, commits, logs), routed to
+//! - `assignment.rs`: the partition table: split queues and start supervisors on assign,
+//!   stop and drain them on revoke, the lag monitor on each statistics interval.
 //! - `progress.rs`: lag (messages, seconds) and stall, per partition.
 //! - `control.rs`: stop/abandon/done signals between the control thread and a supervisor.
 
+pub(crate) mod assignment;
 pub(crate) mod batcher;
 pub(crate) mod context;
 pub(crate) mod control;

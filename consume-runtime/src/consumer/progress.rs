@@ -16,6 +16,8 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+pub(crate) use crate::metrics::Gauges;
+
 /// `oldest_ms` when the loop holds no unsettled record.
 const NOTHING_HELD: i64 = i64::MIN;
 /// `oldest_ms` when the held record has no timestamp.
@@ -92,14 +94,6 @@ pub(crate) struct BrokerView {
     pub(crate) fetch_position: Option<i64>,
     /// Records fetched and queued for the loop, not yet read by it.
     pub(crate) queued: i64,
-}
-
-/// The gauges of one partition at one observation.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(crate) struct Gauges {
-    pub(crate) lag_messages: i64,
-    pub(crate) lag_seconds: f64,
-    pub(crate) stalled: bool,
 }
 
 /// What the monitor remembers of one partition between observations.

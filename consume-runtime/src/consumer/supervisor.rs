@@ -48,7 +48,8 @@ impl Drop for DoneGuard {
 
 async fn supervise<L: Loop>(lp: L, p: Partition) {
     let _done = DoneGuard(Arc::clone(&p.control));
-    let (name, topic, partition) = (&*p.shared.name, &*p.topic, p.partition);
+    let (shared, topic) = (Arc::clone(&p.shared), Arc::clone(&p.topic));
+    let (name, topic, partition) = (&*shared.name, &*topic, p.partition);
     tracing::debug!(handler = name, topic, partition, "partition worker started");
     let mut cur = Cursor::new(&p);
     let mut mode = Mode::default();
@@ -119,4 +120,9 @@ async fn supervise<L: Loop>(lp: L, p: Partition) {
     // Everything settled so far becomes committable before the partition is released.
     cur.stored.flush();
     tracing::debug!(handler = name, topic, partition, "partition worker stopped");
+    // The queue and this task's references to the consumer go before the control thread
+    // hears that the partition is done (`_done`, dropped last): the consumer must close on
+    // the control thread, never on a runtime thread.
+    drop(cur);
+    drop(p);
 }
