@@ -1,28 +1,39 @@
-//! Bearer-token authentication: HS256 JSON Web Tokens, and nothing else.
+//! Bearer-token authentication: HS256 JSON Web Tokens, verified with `jsonwebtoken`.
 //!
-//! The algorithm is pinned: a token whose header says anything but `"alg": "HS256"` (`none`,
-//! `RS256`, `HS512`, …) is refused before its signature is even looked at, and the key is only
-//! ever used as an HMAC-SHA-256 key. Claims: `sub` (the learner id), `role` (`learner` or
-//! `admin`) and `exp` (seconds since the epoch) are required; `nbf`, if present, is honoured.
-//! Neither the secret nor tokens are ever logged or printed ([`JwtSecret`]'s `Debug` redacts).
+//! What a token must be to pass [`Verifier::verify`]:
+//!
+//! - header `"alg": "HS256"`, nothing else (`none`, `RS256`, `HS512`, … are refused before
+//!   the signature is looked at), and no `crit` extensions;
+//! - signed with the current secret or, during a roll-over, the previous one;
+//! - claims `sub` (the learner id), `role` (`learner` or `admin`), `exp`, `aud` (the configured
+//!   audience) and `iss` (the configured issuer); `nbf`, if present, is honoured;
+//! - `exp` and `nbf` checked with a leeway for clock skew (default 30 s, at most 60 s);
+//! - valid for no longer than the maximum lifetime: `exp` minus `iat` (or minus now when
+//!   there is no `iat`).
+//!
+//! Secrets are at least 32 bytes (RFC 7518 §3.2: an HS256 key is at least as long as the
+//! hash). Neither the secrets nor tokens are ever logged or printed ([`JwtSecret`]'s `Debug`
+//! redacts; [`AuthError`] messages never contain the token).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
-/// The environment variable holding the signing secret.
-pub const SECRET_ENV: &str = "TRAINING_JWT_SECRET";
+/// Shortest secret accepted, in bytes (256 bits, the size of HS256's hash).
+pub const MIN_SECRET_BYTES: usize = 32;
+/// Largest clock-skew leeway accepted.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(60);
 /// Longest token accepted, in bytes.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
+/// How to make a good secret, for error messages and `--help`.
+pub const HOW_TO_GENERATE: &str = "generate one with `openssl rand -base64 48`";
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// The HS256 signing secret. Cheap to clone; never printed.
+/// An HS256 signing secret of at least [`MIN_SECRET_BYTES`]. Cheap to clone; never printed.
 #[derive(Clone)]
 pub struct JwtSecret(Arc<[u8]>);
 
@@ -32,37 +43,67 @@ impl std::fmt::Debug for JwtSecret {
     }
 }
 
-/// The secret is missing or unusable.
+/// The secret is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SecretError {
-    /// `TRAINING_JWT_SECRET` is not set.
-    #[error("{SECRET_ENV} is not set")]
-    Missing,
-    /// The secret is empty.
-    #[error("the JWT secret is empty")]
-    Empty,
+    /// Fewer than [`MIN_SECRET_BYTES`] bytes.
+    #[error(
+        "the JWT secret is {len} bytes; HS256 needs at least {MIN_SECRET_BYTES} (RFC 7518 §3.2): {HOW_TO_GENERATE}"
+    )]
+    TooShort {
+        /// Its length.
+        len: usize,
+    },
 }
 
 impl JwtSecret {
-    /// Wraps a secret; it must not be empty.
+    /// Wraps a secret of at least [`MIN_SECRET_BYTES`] bytes.
     pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, SecretError> {
         let bytes: Vec<u8> = secret.into();
-        if bytes.is_empty() {
-            return Err(SecretError::Empty);
+        if bytes.len() < MIN_SECRET_BYTES {
+            return Err(SecretError::TooShort { len: bytes.len() });
         }
         Ok(Self(bytes.into()))
     }
 
-    /// Reads `TRAINING_JWT_SECRET`.
-    pub fn from_env() -> Result<Self, SecretError> {
-        let v = std::env::var_os(SECRET_ENV).ok_or(SecretError::Missing)?;
-        Self::new(v.into_encoded_bytes())
+    /// 48 random bytes from the operating system (for the demo).
+    pub fn random() -> Result<Self, getrandom::Error> {
+        let mut bytes = [0u8; 48];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(bytes.to_vec().into()))
     }
+}
 
-    fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length; `new` never fails for it.
-        <HmacSha256 as KeyInit>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+/// How tokens are checked: secrets, audience, issuer, lifetime and leeway.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    /// Signs minted tokens and verifies presented ones.
+    pub secret: JwtSecret,
+    /// Also accepted during a roll-over (never used to sign).
+    pub previous: Option<JwtSecret>,
+    /// The required `aud`.
+    pub audience: String,
+    /// The required `iss`.
+    pub issuer: String,
+    /// Longest validity a token may claim.
+    pub max_lifetime: Duration,
+    /// Clock skew allowed on `exp` and `nbf` (at most [`MAX_LEEWAY`]).
+    pub leeway: Duration,
+}
+
+impl JwtConfig {
+    /// Tokens for `audience` from `issuer`, signed with `secret`; at most 24 h long, 30 s of
+    /// leeway, no previous secret.
+    pub fn new(secret: JwtSecret, audience: impl Into<String>, issuer: impl Into<String>) -> Self {
+        Self {
+            secret,
+            previous: None,
+            audience: audience.into(),
+            issuer: issuer.into(),
+            max_lifetime: Duration::from_secs(24 * 3600),
+            leeway: Duration::from_secs(30),
+        }
     }
 }
 
@@ -110,18 +151,36 @@ pub enum AuthError {
     /// The header's `alg` is not `HS256` (or it has `crit` extensions).
     #[error("unsupported token algorithm (only HS256 is accepted)")]
     Algorithm,
-    /// The signature does not match.
+    /// The signature matches neither secret.
     #[error("invalid token signature")]
     Signature,
-    /// `exp` is in the past.
+    /// `exp` is in the past (beyond the leeway).
     #[error("token expired")]
     Expired,
-    /// `nbf` is in the future.
+    /// `nbf` is in the future (beyond the leeway).
     #[error("token not yet valid")]
     NotYetValid,
+    /// `aud` is not this service's audience.
+    #[error("token is for another audience")]
+    Audience,
+    /// `iss` is not the configured issuer.
+    #[error("token is from another issuer")]
+    Issuer,
+    /// The token claims a validity longer than the maximum lifetime.
+    #[error("token lifetime exceeds the maximum")]
+    Lifetime,
     /// A required claim is missing or has the wrong type or value.
     #[error("invalid token claims: {0}")]
-    Claims(&'static str),
+    Claims(String),
+}
+
+/// The claims as they arrive, before the role and lifetime checks.
+#[derive(Deserialize)]
+struct RawClaims {
+    sub: String,
+    role: String,
+    exp: u64,
+    iat: Option<u64>,
 }
 
 fn now_secs() -> u64 {
@@ -130,48 +189,107 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+/// Verifies and mints tokens for one [`JwtConfig`].
+pub struct Verifier {
+    config: JwtConfig,
+    validation: Validation,
+    current: DecodingKey,
+    previous: Option<DecodingKey>,
+    signing: EncodingKey,
 }
 
-/// Signs `claims` (header `{"alg":"HS256","typ":"JWT"}`).
-pub fn sign(secret: &JwtSecret, claims: &serde_json::Value) -> String {
-    let header = b64(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = b64(claims.to_string().as_bytes());
-    let signing_input = format!("{header}.{payload}");
-    let mut mac = secret.mac();
-    mac.update(signing_input.as_bytes());
-    let sig = mac.finalize().into_bytes();
-    format!("{signing_input}.{}", b64(&sig))
-}
-
-/// A token for `sub` with `role`, valid for `ttl` from now (for the demo and tests).
-pub fn mint(secret: &JwtSecret, sub: &str, role: Role, ttl: Duration) -> String {
-    let exp = now_secs().saturating_add(ttl.as_secs().max(1));
-    sign(
-        secret,
-        &serde_json::json!({ "sub": sub, "role": role.as_str(), "exp": exp }),
-    )
-}
-
-/// Verifies `token` now.
-pub fn verify(secret: &JwtSecret, token: &str) -> Result<Claims, AuthError> {
-    verify_at(secret, token, now_secs())
-}
-
-/// Verifies `token` as of `now` (seconds since the epoch).
-pub fn verify_at(secret: &JwtSecret, token: &str, now: u64) -> Result<Claims, AuthError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(AuthError::Malformed);
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(AuthError::Malformed);
-    };
+}
+
+impl Verifier {
+    /// A verifier for `config` (its leeway is capped at [`MAX_LEEWAY`]).
+    pub fn new(config: JwtConfig) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub", "aud", "iss"]);
+        validation.set_audience(&[&config.audience]);
+        validation.set_issuer(&[&config.issuer]);
+        validation.leeway = config.leeway.min(MAX_LEEWAY).as_secs();
+        validation.validate_nbf = true;
+        Self {
+            current: DecodingKey::from_secret(&config.secret.0),
+            previous: config
+                .previous
+                .as_ref()
+                .map(|s| DecodingKey::from_secret(&s.0)),
+            signing: EncodingKey::from_secret(&config.secret.0),
+            validation,
+            config,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &JwtConfig {
+        &self.config
+    }
+
+    /// A token for `sub` with `role`, valid for `ttl` from now (at most the maximum
+    /// lifetime), with this verifier's audience and issuer (for the demo and tests).
+    pub fn mint(&self, sub: &str, role: Role, ttl: Duration) -> String {
+        let now = now_secs();
+        let ttl = ttl.min(self.config.max_lifetime).as_secs().max(1);
+        self.sign(&serde_json::json!({
+            "sub": sub, "role": role.as_str(), "aud": self.config.audience,
+            "iss": self.config.issuer, "iat": now, "exp": now.saturating_add(ttl),
+        }))
+    }
+
+    /// Signs any claims with the current secret (tests use it to forge bad tokens).
+    pub fn sign(&self, claims: &serde_json::Value) -> String {
+        encode(&self.signing, claims)
+    }
+
+    /// Verifies `token` now.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::Malformed);
+        }
+        check_header(token)?;
+        let decoded =
+            match jsonwebtoken::decode::<RawClaims>(token, &self.current, &self.validation) {
+                Err(e) if *e.kind() == ErrorKind::InvalidSignature => match &self.previous {
+                    Some(previous) => jsonwebtoken::decode(token, previous, &self.validation),
+                    None => Err(e),
+                },
+                other => other,
+            };
+        let raw = decoded.map_err(|e| refusal(e.kind()))?.claims;
+        let role = match raw.role.as_str() {
+            "learner" => Role::Learner,
+            "admin" => Role::Admin,
+            _ => return Err(AuthError::Claims("role must be learner or admin".into())),
+        };
+        if raw.sub.is_empty() {
+            return Err(AuthError::Claims("sub must be a non-empty string".into()));
+        }
+        let now = now_secs();
+        let from = raw.iat.map_or(now, |iat| iat.min(now));
+        let longest = self.config.max_lifetime + self.config.leeway.min(MAX_LEEWAY);
+        if raw.exp.saturating_sub(from) > longest.as_secs() {
+            return Err(AuthError::Lifetime);
+        }
+        Ok(Claims {
+            sub: raw.sub,
+            role,
+            exp: raw.exp,
+        })
+    }
+}
+
+/// Refuses any `alg` but `HS256` and any `crit` extension, before the signature is checked.
+fn check_header(token: &str) -> Result<(), AuthError> {
+    let header = token.split('.').next().ok_or(AuthError::Malformed)?;
     let header: serde_json::Value = URL_SAFE_NO_PAD
-        .decode(h)
+        .decode(header)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(AuthError::Malformed)?;
@@ -179,51 +297,38 @@ pub fn verify_at(secret: &JwtSecret, token: &str, now: u64) -> Result<Claims, Au
     if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") || header.contains_key("crit") {
         return Err(AuthError::Algorithm);
     }
-    let sig = URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| AuthError::Malformed)?;
-    let mut mac = secret.mac();
-    mac.update(h.as_bytes());
-    mac.update(b".");
-    mac.update(p.as_bytes());
-    mac.verify_slice(&sig).map_err(|_| AuthError::Signature)?;
+    Ok(())
+}
 
-    let payload: serde_json::Value = URL_SAFE_NO_PAD
-        .decode(p)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(AuthError::Malformed)?;
-    let payload = payload.as_object().ok_or(AuthError::Malformed)?;
-    let sub = payload
-        .get("sub")
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
-        .ok_or(AuthError::Claims("sub must be a non-empty string"))?;
-    let role = match payload.get("role").and_then(|v| v.as_str()) {
-        Some("learner") => Role::Learner,
-        Some("admin") => Role::Admin,
-        _ => return Err(AuthError::Claims("role must be learner or admin")),
-    };
-    let exp = payload
-        .get("exp")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or(AuthError::Claims("exp must be a non-negative integer"))?;
-    if now >= exp {
-        return Err(AuthError::Expired);
+fn refusal(kind: &ErrorKind) -> AuthError {
+    match kind {
+        ErrorKind::InvalidSignature => AuthError::Signature,
+        ErrorKind::ExpiredSignature => AuthError::Expired,
+        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+        ErrorKind::InvalidAudience => AuthError::Audience,
+        ErrorKind::InvalidIssuer => AuthError::Issuer,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => AuthError::Algorithm,
+        ErrorKind::MissingRequiredClaim(claim) => AuthError::Claims(format!("{claim} is required")),
+        ErrorKind::Json(e) => AuthError::Claims(claims_message(e)),
+        _ => AuthError::Malformed,
     }
-    if let Some(nbf) = payload.get("nbf") {
-        let nbf = nbf
-            .as_u64()
-            .ok_or(AuthError::Claims("nbf must be a non-negative integer"))?;
-        if now < nbf {
-            return Err(AuthError::NotYetValid);
-        }
-    }
-    Ok(Claims {
-        sub: sub.to_owned(),
-        role,
-        exp,
-    })
+}
+
+/// serde's message for a claim of the wrong type, without the input.
+fn claims_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    // "missing field `role` at line 1 column 80" → "missing field `role`"
+    text.split(" at line ").next().unwrap_or(&text).to_owned()
+}
+
+/// Signs `claims` with `secret` (header `{"alg":"HS256","typ":"JWT"}`).
+pub fn sign(secret: &JwtSecret, claims: &serde_json::Value) -> String {
+    encode(&EncodingKey::from_secret(&secret.0), claims)
+}
+
+fn encode(key: &EncodingKey, claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, key)
+        .unwrap_or_else(|_| unreachable!("HS256 signing of JSON cannot fail"))
 }
 
 /// The token of an `Authorization` header value (`Bearer <token>`, scheme case-insensitive).
@@ -234,134 +339,4 @@ pub fn bearer(header: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn secret() -> JwtSecret {
-        JwtSecret::new("test-secret-0123456789").unwrap()
-    }
-
-    fn forge(header: &str, payload: &serde_json::Value, key: &[u8]) -> String {
-        let h = b64(header.as_bytes());
-        let p = b64(payload.to_string().as_bytes());
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap();
-        mac.update(format!("{h}.{p}").as_bytes());
-        format!("{h}.{p}.{}", b64(&mac.finalize().into_bytes()))
-    }
-
-    #[test]
-    fn minted_tokens_verify() {
-        let t = mint(&secret(), "l1", Role::Learner, Duration::from_secs(60));
-        let c = verify(&secret(), &t).unwrap();
-        assert_eq!((c.sub.as_str(), c.role), ("l1", Role::Learner));
-        let a = mint(&secret(), "boss", Role::Admin, Duration::from_secs(60));
-        assert_eq!(verify(&secret(), &a).unwrap().role, Role::Admin);
-    }
-
-    #[test]
-    fn known_vector_matches_an_independent_hs256() {
-        // HMAC-SHA256 over "h.p" computed with Python's hmac module for this key and input.
-        let claims = serde_json::json!({"exp": 4_102_444_800_u64, "role": "admin", "sub": "x"});
-        let t = sign(&JwtSecret::new("k").unwrap(), &claims);
-        assert_eq!(
-            t,
-            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHAiOjQxMDI0NDQ4MDAsInJvbGUiOiJhZG1pbiIsInN1YiI6IngifQ.29xyStGgO-GfXqMDwGiNTUFfvNrTM5dVGy89Nulo_6w"
-        );
-    }
-
-    #[test]
-    fn expired_and_not_yet_valid_are_refused() {
-        let s = secret();
-        let t = sign(
-            &s,
-            &serde_json::json!({"sub": "l", "role": "learner", "exp": 100}),
-        );
-        assert_eq!(verify_at(&s, &t, 99).unwrap().exp, 100);
-        assert_eq!(verify_at(&s, &t, 100), Err(AuthError::Expired));
-        let t = sign(
-            &s,
-            &serde_json::json!({"sub": "l", "role": "learner", "exp": 100, "nbf": 50}),
-        );
-        assert_eq!(verify_at(&s, &t, 49), Err(AuthError::NotYetValid));
-    }
-
-    #[test]
-    fn other_algorithms_are_refused() {
-        let s = secret();
-        let claims = serde_json::json!({"sub": "l", "role": "admin", "exp": u64::MAX / 2});
-        // alg none, with and without a signature part.
-        let h = b64(br#"{"alg":"none","typ":"JWT"}"#);
-        let p = b64(claims.to_string().as_bytes());
-        assert_eq!(verify(&s, &format!("{h}.{p}.")), Err(AuthError::Algorithm));
-        assert_eq!(verify(&s, &format!("{h}.{p}")), Err(AuthError::Malformed));
-        // Correctly HMAC-signed with our secret, but declaring another algorithm.
-        for alg in ["RS256", "HS512", "hs256", "None", "ES256"] {
-            let t = forge(
-                &format!(r#"{{"alg":"{alg}"}}"#),
-                &claims,
-                b"test-secret-0123456789",
-            );
-            assert_eq!(verify(&s, &t), Err(AuthError::Algorithm), "{alg}");
-        }
-        let t = forge(r#"{"typ":"JWT"}"#, &claims, b"test-secret-0123456789");
-        assert_eq!(verify(&s, &t), Err(AuthError::Algorithm));
-        let t = forge(
-            r#"{"alg":"HS256","crit":["x"]}"#,
-            &claims,
-            b"test-secret-0123456789",
-        );
-        assert_eq!(verify(&s, &t), Err(AuthError::Algorithm));
-    }
-
-    #[test]
-    fn wrong_secret_and_tampering_are_refused() {
-        let s = secret();
-        let other = JwtSecret::new("another-secret").unwrap();
-        let t = mint(&other, "l", Role::Admin, Duration::from_secs(60));
-        assert_eq!(verify(&s, &t), Err(AuthError::Signature));
-        // Swap the payload for one saying admin, keep the learner token's signature.
-        let learner = mint(&s, "l", Role::Learner, Duration::from_secs(60));
-        let admin = mint(&s, "l", Role::Admin, Duration::from_secs(60));
-        let l: Vec<&str> = learner.split('.').collect();
-        let a: Vec<&str> = admin.split('.').collect();
-        let tampered = format!("{}.{}.{}", l[0], a[1], l[2]);
-        assert_eq!(verify(&s, &tampered), Err(AuthError::Signature));
-        // A flipped signature character.
-        let mut bad = learner.clone();
-        let last = bad.pop().unwrap();
-        bad.push(if last == 'A' { 'B' } else { 'A' });
-        assert!(verify(&s, &bad).is_err());
-    }
-
-    #[test]
-    fn malformed_tokens_and_bad_claims_are_refused() {
-        let s = secret();
-        for t in ["", "a", "a.b", "a.b.c.d", "!!.??.##", &"x".repeat(9000)] {
-            assert!(verify(&s, t).is_err(), "{t}");
-        }
-        let t = sign(
-            &s,
-            &serde_json::json!({"sub": "l", "role": "root", "exp": u64::MAX}),
-        );
-        assert!(matches!(verify(&s, &t), Err(AuthError::Claims(_))));
-        let t = sign(&s, &serde_json::json!({"sub": "l", "role": "admin"}));
-        assert!(matches!(verify(&s, &t), Err(AuthError::Claims(_))));
-        let t = sign(&s, &serde_json::json!({"role": "admin", "exp": u64::MAX}));
-        assert!(matches!(verify(&s, &t), Err(AuthError::Claims(_))));
-        let t = sign(
-            &s,
-            &serde_json::json!({"sub": "l", "role": "admin", "exp": "never"}),
-        );
-        assert!(matches!(verify(&s, &t), Err(AuthError::Claims(_))));
-    }
-
-    #[test]
-    fn bearer_header_parsing_and_redaction() {
-        assert_eq!(bearer("Bearer abc"), Some("abc"));
-        assert_eq!(bearer("bearer  abc "), Some("abc"));
-        assert_eq!(bearer("Basic abc"), None);
-        assert_eq!(bearer("Bearer"), None);
-        assert_eq!(format!("{:?}", secret()), "JwtSecret([redacted])");
-        assert!(matches!(JwtSecret::new(""), Err(SecretError::Empty)));
-    }
-}
+mod tests;

@@ -1,97 +1,61 @@
-//! Command line: `training-service [serve]`, `simulate ...`, `reconcile`.
+//! The command line: `training-service [serve | demo | simulate | reconcile]`; without a
+//! command, the demo. The settings themselves live in `config.rs`.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::simulate::SimConfig;
+use crate::config::{DemoArgs, LogArgs, ReconcileArgs, ServeArgs, SimulateArgs};
 
-/// Printed for `--help` and after a usage error.
-pub(crate) const USAGE: &str = "\
-training-service: every learner's training time, exact and in real time
+/// Every learner's training time, exact and in real time: consumes learners' activity from
+/// Kafka, stores it in MongoDB, serves the totals over HTTP with a live dashboard.
+///
+/// Without a command it runs the self-contained demo (`training-service demo`). Every setting
+/// is a flag and an environment variable (shown as [env: …]).
+#[derive(Parser, Debug)]
+#[command(name = "training-service", version, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
 
-USAGE:
-  training-service [serve]     run the service. Without KAFKA_BROKERS: a self-contained demo
-                               (in-process Kafka, mock:// schema registry, in-memory store,
-                               simulated learners, API and dashboard)
-  training-service simulate [--learners N] [--rate EVENTS_PER_S] [--duration SECONDS]
-                            [--duplicates FRACTION] [--invalid FRACTION] [--spread-days D]
-                            [--courses N] [--seed S] [--truth PATH]
-                               publish realistic events to KAFKA_BROKERS (Avro through
-                               SCHEMA_REGISTRY_URL) and write the expected totals as JSON
-  training-service reconcile   recompute every total from the stored events (MONGODB_URI) and
-                               compare with the stored totals; exit 1 on any difference
-
-ENVIRONMENT (serve):
-  KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*   the cluster (see consume-runtime)
-  SCHEMA_REGISTRY_URL [+ _USERNAME/_PASSWORD]            Confluent-compatible registry
-  MONGODB_URI, TRAINING_DB (default training)            the store; without MONGODB_URI,
-                                                         in memory (demo only)
-  TRAINING_HTTP_ADDR (default 0.0.0.0:8080)              the API
-  TRAINING_JWT_SECRET                                    HS256 secret (required with Kafka)
-  TRAINING_GROUP (default training-hours)                consumer group prefix
-  TRAINING_WRITE_INTERVAL_MS (default 12)                shortest time between store calls
-  TRAINING_BUCKET_CACHE_IDS (default 500000, 0 = off)    event ids the MongoDB store caches
-  TRAINING_MONGO_GUARD (auto | version | id-only)        override the store's write guard";
-
-/// What to do.
-#[derive(Debug)]
+/// What to run.
+#[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    Serve,
-    Simulate(SimConfig),
-    Reconcile,
-    Help,
+    /// Run the service: the Kafka consumers, the API and dashboard, and the admin endpoints.
+    /// Refuses to start without Kafka, a schema registry, MongoDB (or `--store memory`) and
+    /// the token settings.
+    Serve(Box<ServeArgs>),
+    /// A self-contained demo on 127.0.0.1: in-process Kafka, a mock schema registry, the
+    /// in-memory store, simulated learners, and short-lived tokens from a random secret.
+    Demo(DemoArgs),
+    /// Publish realistic events to Kafka (Avro through the registry) and write the totals
+    /// they must produce (the ground truth) as JSON.
+    Simulate(Box<SimulateArgs>),
+    /// Recompute every total from the stored events and compare with the stored totals;
+    /// exit 1 on any difference.
+    Reconcile(ReconcileArgs),
 }
 
-/// Parses the arguments (without the program name).
-pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let mut it = args.into_iter();
-    let Some(first) = it.next() else {
-        return Ok(Command::Serve);
-    };
-    match first.as_str() {
-        "serve" => Ok(Command::Serve),
-        "reconcile" => Ok(Command::Reconcile),
-        "-h" | "--help" | "help" => Ok(Command::Help),
-        "simulate" => simulate(it).map(Command::Simulate),
-        other => Err(format!("unknown command `{other}`")),
-    }
-}
-
-fn simulate(mut it: impl Iterator<Item = String>) -> Result<SimConfig, String> {
-    let mut c = SimConfig::default();
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--learners" => c.learners = num(&flag, &value()?)?,
-            "--courses" => c.courses = num(&flag, &value()?)?,
-            "--rate" => c.rate = num(&flag, &value()?)?,
-            "--duration" => c.duration = Duration::from_secs_f64(num(&flag, &value()?)?),
-            "--duplicates" => c.duplicates = fraction(&flag, &value()?)?,
-            "--invalid" => c.invalid = fraction(&flag, &value()?)?,
-            "--spread-days" => c.spread_days = num(&flag, &value()?)?,
-            "--seed" => c.seed = num(&flag, &value()?)?,
-            "--truth" => c.truth = Some(PathBuf::from(value()?)),
-            other => return Err(format!("simulate: unknown flag `{other}`")),
+impl Cli {
+    /// The command; the demo when none was given (its settings from the environment), unless
+    /// `KAFKA_BROKERS` is set: that is a deployment that meant `serve`, and starting a demo
+    /// (printing admin tokens) in its place would fail open.
+    pub(crate) fn into_command(self) -> Result<Command, clap::Error> {
+        if let Some(c) = self.command {
+            return Ok(c);
         }
-    }
-    if c.learners == 0 || c.courses == 0 || c.rate.is_nan() || c.rate <= 0.0 {
-        return Err("simulate: --learners, --courses and --rate must be positive".to_owned());
-    }
-    Ok(c)
-}
-
-fn num<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, String> {
-    v.replace('_', "")
-        .parse()
-        .map_err(|_| format!("{flag}: `{v}` is not a valid number"))
-}
-
-fn fraction(flag: &str, v: &str) -> Result<f64, String> {
-    let f: f64 = num(flag, v)?;
-    if (0.0..=1.0).contains(&f) {
-        Ok(f)
-    } else {
-        Err(format!("{flag}: `{v}` is not between 0 and 1"))
+        if std::env::var_os("KAFKA_BROKERS").is_some_and(|v| !v.is_empty()) {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "KAFKA_BROKERS is set but no command was given: run `training-service serve` \
+                 (or `training-service demo` for the self-contained demo)",
+            ));
+        }
+        match Cli::try_parse_from(["training-service", "demo"])?.command {
+            Some(c) => Ok(c),
+            None => unreachable!("`demo` parses as the demo command"),
+        }
     }
 }
 
@@ -99,25 +63,41 @@ fn fraction(flag: &str, v: &str) -> Result<f64, String> {
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Result<Command, String> {
-        parse(s.split_whitespace().map(str::to_owned))
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 
     #[test]
-    fn commands() {
-        assert!(matches!(args(""), Ok(Command::Serve)));
-        assert!(matches!(args("reconcile"), Ok(Command::Reconcile)));
-        assert!(args("bogus").is_err());
-        let Ok(Command::Simulate(c)) = args(
-            "simulate --learners 50 --rate 2_000 --duration 1.5 --duplicates 0.02 --truth t.json",
-        ) else {
-            panic!("simulate");
-        };
-        assert_eq!((c.learners, c.rate), (50, 2000.0));
-        assert_eq!(c.duration, Duration::from_millis(1500));
-        assert_eq!(c.truth, Some(PathBuf::from("t.json")));
-        assert!(args("simulate --duplicates 2").is_err());
-        assert!(args("simulate --rate 0").is_err());
-        assert!(args("simulate --learners").is_err());
+    fn no_command_is_the_demo() {
+        let cli = Cli::try_parse_from(["training-service", "--log-format", "json", "reconcile"]);
+        assert!(matches!(
+            cli.unwrap().into_command(),
+            Ok(Command::Reconcile(_))
+        ));
+        if std::env::var_os("KAFKA_BROKERS").is_none() {
+            let cli = Cli::try_parse_from(["training-service"]).unwrap();
+            assert!(matches!(cli.into_command(), Ok(Command::Demo(_))));
+        }
+    }
+
+    #[test]
+    fn bad_numbers_are_usage_errors() {
+        for args in [
+            &["simulate", "--duration", "-1"][..],
+            &["simulate", "--duration", "nan"],
+            &["simulate", "--rate", "1e300"],
+            &["simulate", "--learners", "0"],
+            &["simulate", "--duplicates", "2"],
+            &["serve", "--max-connections", "0"],
+            &["serve", "--jwt-leeway-s", "600"],
+            &["demo", "--header-read-timeout-ms", "-5"],
+        ] {
+            let e = Cli::try_parse_from(
+                std::iter::once("training-service").chain(args.iter().copied()),
+            )
+            .unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
     }
 }

@@ -5,9 +5,10 @@
 //!
 //! Each topic has its own consumer group, so a rebalance of one topic never pauses the
 //! others. Keys are learner ids: one partition, hence one writer, per learner and topic.
+//! The `${…}` placeholders get their values from the configuration (`config::Topics`, given
+//! to the runtime with `Runtime::var`), where the topic names and the group prefix live.
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use consume_runtime::extract::Requirements;
 use consume_runtime::{
@@ -16,46 +17,12 @@ use consume_runtime::{
 use training_service::domain::RefinedEvent;
 
 use crate::avro_types::{AttendanceAvro, LectureAvro, QuizAvro, TrainingEvent};
-use crate::latency::Latency;
 use crate::writer::Writer;
 
 /// What the handlers share: the group-commit writer in front of the store.
 #[derive(Clone)]
 pub(crate) struct App {
     pub(crate) writer: Writer,
-}
-
-/// Service-level counters, exported on `/metrics`.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    /// Events applied (counted for the first time).
-    pub(crate) applied: AtomicU64,
-    /// Events whose `event_id` was already counted (redelivery or duplicate send).
-    pub(crate) duplicates: AtomicU64,
-    /// Batches written.
-    pub(crate) batches: AtomicU64,
-    /// Publish-to-visible latency of applied events.
-    pub(crate) latency: Latency,
-}
-
-impl Counters {
-    /// Prometheus text for the counters.
-    pub(crate) fn render(&self) -> String {
-        format!(
-            "# HELP training_events_applied_total Events counted for the first time.\n\
-             # TYPE training_events_applied_total counter\n\
-             training_events_applied_total {}\n\
-             # HELP training_events_duplicate_total Events whose event_id was already counted.\n\
-             # TYPE training_events_duplicate_total counter\n\
-             training_events_duplicate_total {}\n\
-             # HELP training_batches_total Batches applied to the store.\n\
-             # TYPE training_batches_total counter\n\
-             training_batches_total {}\n",
-            self.applied.load(Ordering::Relaxed),
-            self.duplicates.load(Ordering::Relaxed),
-            self.batches.load(Ordering::Relaxed),
-        ) + &self.latency.render()
-    }
 }
 
 impl App {
@@ -111,8 +78,8 @@ impl<T: TrainingEvent> FromMessage for Refined<T> {
 }
 
 #[consume(
-    topic = "${TRAINING_LECTURE_TOPIC:training.lecture-progress}",
-    group = "${TRAINING_GROUP:training-hours}.lecture-progress",
+    topic = "${TRAINING_LECTURE_TOPIC}",
+    group = "${TRAINING_GROUP}.lecture-progress",
     batch = 1000,
     batch_linger = "1ms",
     backoff = "100ms",
@@ -126,8 +93,8 @@ async fn lecture_progress(
 }
 
 #[consume(
-    topic = "${TRAINING_ATTENDANCE_TOPIC:training.attendance}",
-    group = "${TRAINING_GROUP:training-hours}.attendance",
+    topic = "${TRAINING_ATTENDANCE_TOPIC}",
+    group = "${TRAINING_GROUP}.attendance",
     batch = 1000,
     batch_linger = "1ms",
     backoff = "100ms",
@@ -141,8 +108,8 @@ async fn attendance(
 }
 
 #[consume(
-    topic = "${TRAINING_QUIZ_TOPIC:training.quiz-submitted}",
-    group = "${TRAINING_GROUP:training-hours}.quiz-submitted",
+    topic = "${TRAINING_QUIZ_TOPIC}",
+    group = "${TRAINING_GROUP}.quiz-submitted",
     batch = 1000,
     batch_linger = "1ms",
     backoff = "100ms",

@@ -1,47 +1,51 @@
-//! Running the service: the consumers (framework runtime), the HTTP API and dashboard, and
-//! one shutdown for both (first SIGTERM/SIGINT: drain and stop; second: exit 130).
+//! Running the service: the consumers (framework runtime), the public API and dashboard, the
+//! admin endpoints, and one shutdown for all (first SIGTERM/SIGINT: drain and stop; second:
+//! exit 130).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use consume_runtime::Runtime;
+use consume_runtime::{Metrics, Runtime};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use training_service::api::{self, ApiState};
-use training_service::auth::JwtSecret;
+use training_service::auth::Verifier;
 use training_service::store::Store;
 
-use crate::consumers::{App, Counters};
+use crate::config::HttpConfig;
+use crate::consumers::App;
 use crate::writer::Writer;
 
 /// Everything `run` needs.
 pub(crate) struct Service {
     /// The consumers, with the handlers' state (see [`with_app`]).
     pub(crate) runtime: Runtime,
-    pub(crate) counters: Arc<Counters>,
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) addr: SocketAddr,
-    pub(crate) secret: JwtSecret,
+    pub(crate) http: HttpConfig,
+    pub(crate) verifier: Arc<Verifier>,
 }
 
-/// Gives the handlers their state (the store and the service counters).
-pub(crate) fn with_app(
-    runtime: Runtime,
-    store: &Arc<dyn Store>,
-) -> Result<(Runtime, Arc<Counters>), String> {
-    let counters = Arc::new(Counters::default());
+/// Gives the handlers their state: the group-commit writer in front of the store.
+pub(crate) fn with_app(runtime: Runtime, store: &Arc<dyn Store>, interval: Duration) -> Runtime {
     // Every assignment and revocation of any handler counts; the writer tells the store to
     // forget cached buckets whenever this moves (see `MongoStore::with_bucket_cache`).
     let metrics = runtime.metrics();
     let ownership = move || metrics.snapshot().iter().map(|h| h.rebalances).sum();
     let app = App {
-        writer: Writer::spawn(
-            Arc::clone(store),
-            Arc::clone(&counters),
-            crate::writer::interval_from_env()?,
-            ownership,
-        ),
+        writer: Writer::spawn(Arc::clone(store), interval, ownership),
     };
-    Ok((runtime.state(app), counters))
+    runtime.state(app)
+}
+
+/// Ready: every handler joined its group and no partition is stalled (records waiting on a
+/// position that has not moved for the runtime's stall timeout).
+fn ready(metrics: &Metrics) -> bool {
+    let handlers = metrics.snapshot();
+    !handlers.is_empty()
+        && handlers.iter().all(|h| h.rebalances >= 1)
+        && handlers
+            .iter()
+            .all(|h| h.partitions.iter().all(|p| !p.stalled))
 }
 
 /// A shutdown request every part can wait for.
@@ -69,57 +73,75 @@ pub(crate) fn shutdown_on_signal() -> (Shutdown, watch::Sender<bool>) {
     (Shutdown(rx), trigger)
 }
 
-/// Runs consumers and API until shutdown; returns once both stopped.
+async fn bind(addr: std::net::SocketAddr, setting: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} ({setting}): {e}"))
+}
+
+/// Runs consumers, API and admin endpoints until shutdown; returns once all stopped.
 pub(crate) async fn run(
     s: Service,
     shutdown: Shutdown,
     trigger: watch::Sender<bool>,
 ) -> Result<(), String> {
-    let (runtime, counters) = (s.runtime, s.counters);
+    let runtime = s.runtime;
     let metrics = runtime.metrics();
-    let ready_metrics = metrics.clone();
-    // Ready: every handler joined its group and no partition is stalled (records waiting
-    // on a position that has not moved for the runtime's stall timeout).
-    let ready = Arc::new(move || {
-        let handlers = ready_metrics.snapshot();
-        !handlers.is_empty()
-            && handlers.iter().all(|h| h.rebalances >= 1)
-            && handlers
-                .iter()
-                .all(|h| h.partitions.iter().all(|p| !p.stalled))
-    });
-    let metrics_text = Arc::new(move || {
-        let mut text = metrics.render_prometheus();
-        text.push_str(&counters.render());
-        text
-    });
-    let state = ApiState::new(Arc::clone(&s.store), s.secret)
-        .with_readiness(ready)
-        .with_metrics(metrics_text);
-    let listener = tokio::net::TcpListener::bind(s.addr)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", s.addr))?;
-    tracing::info!(addr = %s.addr, "HTTP API listening");
+    let probe = metrics.clone();
+    let state = ApiState::new(Arc::clone(&s.store), s.verifier)
+        .with_readiness(Arc::new(move || ready(&probe)))
+        // The runtime renders its own metrics; they follow the service's.
+        .with_metrics(Arc::new(move || metrics.render_prometheus()))
+        .with_limits(s.http.limits.clone());
+    let public = bind(s.http.public, "TRAINING_HTTP_ADDR").await?;
+    let admin = bind(s.http.admin, "TRAINING_ADMIN_ADDR").await?;
+    tracing::info!(api = %s.http.public, admin = %s.http.admin, "HTTP listening");
 
+    let upkeep = {
+        let exporter = training_service::metrics::exporter();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let tick = async {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    exporter.run_upkeep();
+                }
+            };
+            tokio::select! {
+                () = stop.requested() => {}
+                () = tick => {}
+            }
+        })
+    };
     let consumers = {
         let shutdown = shutdown.clone();
         let trigger = trigger.clone();
         tokio::spawn(async move {
             let result = runtime.run_until(shutdown.requested()).await;
-            // If the consumers stop on their own (a boot error), stop the API too.
+            // If the consumers stop on their own (a boot error), stop the HTTP side too.
             let _ = trigger.send(true);
             result
         })
     };
-    let http = axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown.requested())
-        .await
-        .map_err(|e| format!("HTTP server: {e}"));
+    let limits = s.http.limits;
+    tokio::join!(
+        api::server::serve(
+            public,
+            api::router(state.clone()),
+            &limits,
+            shutdown.clone().requested()
+        ),
+        api::server::serve(
+            admin,
+            api::admin_router(state),
+            &limits,
+            shutdown.requested()
+        ),
+    );
     let _ = trigger.send(true);
-    let consumed = consumers
+    let _ = upkeep.await;
+    consumers
         .await
         .map_err(|e| format!("consumer task: {e}"))?
-        .map_err(|e| e.to_string());
-    http?;
-    consumed
+        .map_err(|e| e.to_string())
 }

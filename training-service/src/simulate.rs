@@ -20,9 +20,9 @@ use training_service::domain::{
 };
 
 use crate::avro_types::{AttendanceAvro, LectureAvro, QuizAvro, TrainingEvent};
-use crate::topics;
+use crate::config::Topics;
 
-/// `simulate` settings.
+/// `simulate` settings (from `config::LoadArgs`, or the demo's own).
 #[derive(Debug, Clone)]
 pub(crate) struct SimConfig {
     pub(crate) learners: usize,
@@ -65,11 +65,11 @@ pub(crate) enum Event {
 }
 
 impl Event {
-    fn topic(&self) -> &'static str {
+    fn topic<'t>(&self, topics: &'t Topics) -> &'t str {
         match self {
-            Event::Lecture(_) => topics::lecture(),
-            Event::Attendance(_) => topics::attendance(),
-            Event::Quiz(_) => topics::quiz(),
+            Event::Lecture(_) => &topics.lecture,
+            Event::Attendance(_) => &topics.attendance,
+            Event::Quiz(_) => &topics.quiz,
         }
     }
 
@@ -91,9 +91,13 @@ impl Event {
     }
 
     /// Publishes the event, keyed by its learner.
-    pub(crate) async fn publish(&self, p: &Publisher) -> Result<(), consume_runtime::PublishError> {
+    pub(crate) async fn publish(
+        &self,
+        p: &Publisher,
+        topics: &Topics,
+    ) -> Result<(), consume_runtime::PublishError> {
         let key = Some(self.learner().as_bytes());
-        let topic = self.topic();
+        let topic = self.topic(topics);
         match self {
             Event::Lecture(e) => p.send_avro(topic, key, e, &[]).await,
             Event::Attendance(e) => p.send_avro(topic, key, e, &[]).await,
@@ -342,7 +346,11 @@ impl Truth {
 /// Runs `simulate`: publishes for `duration` at `rate`, then writes the truth. Sends are
 /// pipelined (many in flight, each awaited for its acknowledgement), so the rate holds even
 /// when one acknowledgement takes longer than a tick.
-pub(crate) async fn run(c: &SimConfig, publisher: &Publisher) -> Result<GroundTruth, String> {
+pub(crate) async fn run(
+    c: &SimConfig,
+    topics: &Topics,
+    publisher: &Publisher,
+) -> Result<GroundTruth, String> {
     use futures::StreamExt as _;
     use futures::stream::FuturesUnordered;
 
@@ -355,9 +363,9 @@ pub(crate) async fn run(c: &SimConfig, publisher: &Publisher) -> Result<GroundTr
     let mut next = started;
     let mut inflight = FuturesUnordered::new();
     let publish = |e: Event| async move {
-        e.publish(publisher)
+        e.publish(publisher, topics)
             .await
-            .map_err(|err| format!("publishing to {}: {err}", e.topic()))
+            .map_err(|err| format!("publishing to {}: {err}", e.topic(topics)))
     };
     while started.elapsed() < c.duration {
         owed += per_tick;
@@ -407,6 +415,11 @@ mod tests {
         let mut a = Generator::new(&c);
         let mut b = Generator::new(&c);
         let mut truth = Truth::default();
+        let names = Topics {
+            lecture: "l".into(),
+            attendance: "a".into(),
+            quiz: "q".into(),
+        };
         let mut topics = BTreeMap::new();
         for _ in 0..2_000 {
             let (x, dup) = a.next();
@@ -419,7 +432,7 @@ mod tests {
                 })
             };
             assert_eq!(same(&x), same(&y));
-            *topics.entry(x.topic()).or_insert(0) += 1;
+            *topics.entry(x.topic(&names).to_owned()).or_insert(0) += 1;
             truth.record(&x, dup);
         }
         assert_eq!(topics.len(), 3, "all three topics: {topics:?}");

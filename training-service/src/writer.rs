@@ -1,6 +1,8 @@
 //! Group commit: every handler's batch goes to one writer task, which applies everything that
 //! arrived since its previous store call in **one** store call, starting a call at most every
-//! 12 ms (`TRAINING_WRITE_INTERVAL_MS`; a batch arriving after a quiet spell goes out at once). At
+//! 12 ms (`--write-interval-ms`, `TRAINING_WRITE_INTERVAL_MS`; a batch arriving after a quiet
+//! spell goes out at once). The service's metrics (events applied, duplicates, batches, the
+//! publish-to-visible latency) are recorded here, after each store call returned. At
 //! 2 000 events/s over 12 partitions the framework's per-partition batches hold ~3 events; a
 //! group holds all of them, so the database sees a few commands per group instead of a few per
 //! partition batch. Each handler returns — and its offsets become committable — only after the
@@ -11,31 +13,15 @@
 //! message): the measured reason is the command count (BENCHMARKS.md, training-latency).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use consume_runtime::HandlerError;
 use tokio::sync::{mpsc, oneshot};
 use training_service::domain::RefinedEvent;
 use training_service::domain::time::now_ms;
+use training_service::metrics;
 use training_service::store::{ApplyReport, Store, StoreError};
 
-use crate::consumers::Counters;
-
-/// The shortest time between the starts of two store calls, unless
-/// `TRAINING_WRITE_INTERVAL_MS` says otherwise: the trade between store commands and latency
-/// (at 2 000 events/s, 12 ms means ≥ 24 events per call; BENCHMARKS.md, training-latency).
-const DEFAULT_INTERVAL: Duration = Duration::from_millis(12);
-
-/// The call interval: `TRAINING_WRITE_INTERVAL_MS`, or [`DEFAULT_INTERVAL`].
-pub(crate) fn interval_from_env() -> Result<Duration, String> {
-    match std::env::var("TRAINING_WRITE_INTERVAL_MS") {
-        Err(_) => Ok(DEFAULT_INTERVAL),
-        Ok(v) => v.parse().map(Duration::from_millis).map_err(|e| {
-            format!("TRAINING_WRITE_INTERVAL_MS={v:?} is not a number of milliseconds: {e}")
-        }),
-    }
-}
 /// Most events in one group.
 const MAX_GROUP_EVENTS: usize = 5_000;
 /// How long one store call may take before the batches in it are retried.
@@ -60,12 +46,11 @@ impl Writer {
     /// before a store call, a change makes the store forget what it cached about buckets.
     pub(crate) fn spawn(
         store: Arc<dyn Store>,
-        counters: Arc<Counters>,
         interval: Duration,
         ownership: impl Fn() -> u64 + Send + Sync + 'static,
     ) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, counters, interval, ownership, rx));
+        tokio::spawn(run(store, interval, ownership, rx));
         Self { tx }
     }
 
@@ -92,7 +77,6 @@ impl Writer {
 
 async fn run(
     store: Arc<dyn Store>,
-    counters: Arc<Counters>,
     interval: Duration,
     ownership: impl Fn() -> u64 + Send + Sync,
     mut rx: mpsc::UnboundedReceiver<Job>,
@@ -133,7 +117,7 @@ async fn run(
         };
         match grouped {
             Some(Ok(report)) => {
-                record(&counters, &report, jobs.iter().flat_map(|j| &j.published));
+                record(&report, jobs.iter().flat_map(|j| &j.published));
                 for j in jobs {
                     let _ = j.done.send(Ok(()));
                 }
@@ -144,7 +128,7 @@ async fn run(
                     check_ownership(&mut owned);
                     let result = match apply(store, &j.events).await {
                         Ok(report) => {
-                            record(&counters, &report, &j.published);
+                            record(&report, &j.published);
                             Ok(())
                         }
                         Err(e) => Err(e),
@@ -170,23 +154,11 @@ async fn apply(store: &dyn Store, events: &[RefinedEvent]) -> Result<ApplyReport
     }
 }
 
-fn record<'a>(
-    counters: &Counters,
-    report: &ApplyReport,
-    published: impl IntoIterator<Item = &'a Option<i64>>,
-) {
-    counters
-        .applied
-        .fetch_add(report.applied as u64, Ordering::Relaxed);
-    counters
-        .duplicates
-        .fetch_add(report.duplicates as u64, Ordering::Relaxed);
-    counters.batches.fetch_add(1, Ordering::Relaxed);
+fn record<'a>(report: &ApplyReport, published: impl IntoIterator<Item = &'a Option<i64>>) {
+    metrics::record_apply(report.applied as u64, report.duplicates as u64);
     let now = now_ms();
     for at in published.into_iter().flatten() {
-        counters
-            .latency
-            .record(u64::try_from(now - at).unwrap_or(0));
+        metrics::record_visible_latency_ms(u64::try_from(now - at).unwrap_or(0));
     }
 }
 

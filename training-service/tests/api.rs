@@ -1,5 +1,7 @@
 //! The HTTP API over the in-memory store, driven with `tower::ServiceExt::oneshot`: the auth
-//! matrix, zeros for unknown learners, pagination, health, readiness, metrics and the page.
+//! matrix (audience, issuer, lifetime, leeway, rotation), zeros for unknown learners,
+//! pagination, JSON for every rejection, the admin router (health, readiness, metrics) and
+//! the page. Connection-level limits: `http_limits.rs`.
 
 mod common;
 
@@ -17,13 +19,40 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use training_service::api::{self, ApiState};
-use training_service::auth::{JwtSecret, Role, mint, sign};
+use training_service::auth::{JwtConfig, JwtSecret, Role, SecretError, Verifier, sign};
 use training_service::store::{MemoryStore, Store};
 
-const SECRET: &str = "api-test-secret-do-not-use";
+const SECRET: &str = "api-test-secret-do-not-use-0123456789";
+const AUDIENCE: &str = "training-api";
+const ISSUER: &str = "https://login.example.test";
 
 fn secret() -> JwtSecret {
     JwtSecret::new(SECRET).expect("secret")
+}
+
+fn jwt_config() -> JwtConfig {
+    JwtConfig::new(secret(), AUDIENCE, ISSUER)
+}
+
+fn verifier() -> Arc<Verifier> {
+    Arc::new(Verifier::new(jwt_config()))
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// `claims` with this API's audience and issuer unless they say otherwise, signed with the
+/// secret.
+fn token(claims: Value) -> String {
+    let mut c = json!({ "aud": AUDIENCE, "iss": ISSUER });
+    for (k, v) in claims.as_object().expect("object") {
+        c[k] = v.clone();
+    }
+    sign(&secret(), &c)
 }
 
 async fn app() -> (Router, Arc<MemoryStore>) {
@@ -36,7 +65,7 @@ async fn app() -> (Router, Arc<MemoryStore>) {
     }
     events.push(lecture("x", "l00", "c2", 7, DAY0));
     store.apply(&events).await.expect("apply");
-    let state = ApiState::new(store.clone(), secret());
+    let state = ApiState::new(store.clone(), verifier());
     (api::router(state), store)
 }
 
@@ -62,11 +91,11 @@ async fn call(app: &Router, path: &str, token: Option<&str>) -> (StatusCode, Val
 }
 
 fn learner(sub: &str) -> String {
-    mint(&secret(), sub, Role::Learner, Duration::from_secs(300))
+    verifier().mint(sub, Role::Learner, Duration::from_secs(300))
 }
 
 fn admin() -> String {
-    mint(&secret(), "admin-1", Role::Admin, Duration::from_secs(300))
+    verifier().mint("admin-1", Role::Admin, Duration::from_secs(300))
 }
 
 fn b64(s: &str) -> String {
@@ -93,30 +122,32 @@ async fn auth_matrix() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
     // Expired.
-    let expired = sign(
-        &secret(),
-        &json!({"sub": "l01", "role": "learner", "exp": 1_000}),
-    );
+    let expired = token(json!({"sub": "l01", "role": "learner", "exp": 1_000}));
     assert_eq!(
         call(&app, path, Some(&expired)).await.0,
         StatusCode::UNAUTHORIZED
     );
     // Missing exp.
-    let no_exp = sign(&secret(), &json!({"sub": "l01", "role": "learner"}));
+    let no_exp = token(json!({"sub": "l01", "role": "learner"}));
     assert_eq!(
         call(&app, path, Some(&no_exp)).await.0,
         StatusCode::UNAUTHORIZED
     );
     // alg: none, unsigned.
-    let claims = json!({"sub": "l01", "role": "admin", "exp": far}).to_string();
+    let claims = json!({"sub": "l01", "role": "admin", "exp": far, "aud": AUDIENCE, "iss": ISSUER})
+        .to_string();
     let none = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), b64(&claims));
     assert_eq!(
         call(&app, path, Some(&none)).await.0,
         StatusCode::UNAUTHORIZED
     );
     // Wrong secret.
-    let other = JwtSecret::new("some-other-secret").expect("secret");
-    let wrong = mint(&other, "l01", Role::Admin, Duration::from_secs(300));
+    let other = JwtSecret::new("some-other-secret-some-other-secret").expect("secret");
+    let wrong = Verifier::new(JwtConfig::new(other, AUDIENCE, ISSUER)).mint(
+        "l01",
+        Role::Admin,
+        Duration::from_secs(300),
+    );
     assert_eq!(
         call(&app, path, Some(&wrong)).await.0,
         StatusCode::UNAUTHORIZED
@@ -124,7 +155,10 @@ async fn auth_matrix() {
     // Tampered role: a learner token whose payload is edited to say admin.
     let t = learner("l02");
     let parts: Vec<&str> = t.split('.').collect();
-    let forged_payload = b64(&json!({"sub": "l02", "role": "admin", "exp": far}).to_string());
+    let forged_payload = b64(
+        &json!({"sub": "l02", "role": "admin", "exp": now() + 60, "aud": AUDIENCE, "iss": ISSUER})
+            .to_string(),
+    );
     let tampered = format!("{}.{forged_payload}.{}", parts[0], parts[2]);
     assert_eq!(
         call(&app, "/v1/courses/c1/learners", Some(&tampered))
@@ -137,10 +171,7 @@ async fn auth_matrix() {
         StatusCode::UNAUTHORIZED
     );
     // Unknown role.
-    let root = sign(
-        &secret(),
-        &json!({"sub": "l01", "role": "root", "exp": far}),
-    );
+    let root = token(json!({"sub": "l01", "role": "root", "exp": now() + 60}));
     assert_eq!(
         call(&app, path, Some(&root)).await.0,
         StatusCode::UNAUTHORIZED
@@ -282,16 +313,188 @@ async fn course_pages_and_the_limit_cap() {
 }
 
 #[tokio::test]
-async fn health_readiness_metrics_and_dashboard() {
+async fn tokens_need_this_audience_and_issuer_and_a_bounded_lifetime() {
+    let (app, _) = app().await;
+    let path = "/v1/learners/l01/training";
+    let t = now();
+    let status = |claims: Value| {
+        let app = app.clone();
+        async move { call(&app, path, Some(&token(claims))).await.0 }
+    };
+    let ok = json!({"sub": "l01", "role": "learner", "iat": t, "exp": t + 300});
+    assert_eq!(status(ok.clone()).await, StatusCode::OK);
+    let with = |k: &str, v: Value| {
+        let mut c = ok.clone();
+        c[k] = v;
+        c
+    };
+    let without = |k: &str| {
+        let mut c = ok.clone();
+        let mut full = json!({ "aud": AUDIENCE, "iss": ISSUER });
+        full.as_object_mut().expect("object").remove(k);
+        // `token` adds aud and iss: sign by hand to leave one out.
+        for (key, v) in full.as_object().expect("object") {
+            c[key] = v.clone();
+        }
+        sign(&secret(), &c)
+    };
+    for (what, claims) in [
+        ("another audience", with("aud", json!("another-service"))),
+        ("another issuer", with("iss", json!("https://evil.example"))),
+        (
+            "a lifetime over the maximum (24 h)",
+            with("exp", json!(t + 2 * 86_400)),
+        ),
+        (
+            "issued long ago, valid for long",
+            with("iat", json!(t - 10 * 86_400)),
+        ),
+        ("expired beyond the leeway", with("exp", json!(t - 120))),
+        (
+            "not valid before 2 minutes from now",
+            with("nbf", json!(t + 120)),
+        ),
+    ] {
+        assert_eq!(status(claims).await, StatusCode::UNAUTHORIZED, "{what}");
+    }
+    for k in ["aud", "iss"] {
+        let (s, body, _) = call(&app, path, Some(&without(k))).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "without {k}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| e.contains(k)),
+            "{body}"
+        );
+    }
+    // Within the 30 s leeway: expired 10 s ago, valid from 10 s ahead.
+    assert_eq!(status(with("exp", json!(t - 10))).await, StatusCode::OK);
+    assert_eq!(status(with("nbf", json!(t + 10))).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_previous_secret_is_accepted_during_a_roll_over() {
+    let old = JwtSecret::new("the-secret-before-the-roll-over-0123").expect("secret");
+    let before = Verifier::new(JwtConfig::new(old.clone(), AUDIENCE, ISSUER)).mint(
+        "l01",
+        Role::Learner,
+        Duration::from_secs(300),
+    );
+    let path = "/v1/learners/l01/training";
+    let (app, _) = app().await;
+    assert_eq!(
+        call(&app, path, Some(&before)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let mut rolling = jwt_config();
+    rolling.previous = Some(old);
+    let store = Arc::new(MemoryStore::new());
+    let app = api::router(ApiState::new(store, Arc::new(Verifier::new(rolling))));
+    assert_eq!(call(&app, path, Some(&before)).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&app, path, Some(&learner("l01"))).await.0,
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn a_short_secret_is_refused() {
+    assert_eq!(
+        JwtSecret::new("0123456789abcdef0123456789abcde").map(|_| ()),
+        Err(SecretError::TooShort { len: 31 })
+    );
+    let e = JwtSecret::new("secret").expect_err("6 bytes");
+    assert!(e.to_string().contains("openssl rand"), "{e}");
+}
+
+/// Sends `req` to `app`; returns the status, the content type and the body as JSON.
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String, Value) {
+    let res = app.clone().oneshot(req).await.expect("response");
+    let status = res.status();
+    let ct = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .unwrap_or_default();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        Value::String(format!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+    });
+    (status, ct, body)
+}
+
+#[tokio::test]
+async fn every_rejection_is_json() {
+    let (app, _) = app().await;
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).expect("request");
+    let long = format!("/v1/courses/{}/learners", "c".repeat(10_000));
+    let cases = [
+        ("no token", get("/v1/courses"), StatusCode::UNAUTHORIZED),
+        (
+            "learner on an admin route",
+            Request::get("/v1/courses")
+                .header(header::AUTHORIZATION, format!("Bearer {}", learner("l01")))
+                .body(Body::empty())
+                .expect("request"),
+            StatusCode::FORBIDDEN,
+        ),
+        ("unknown path", get("/nope"), StatusCode::NOT_FOUND),
+        (
+            "a path that is not UTF-8",
+            Request::get("/v1/learners/%FF%FE/training")
+                .header(header::AUTHORIZATION, format!("Bearer {}", admin()))
+                .body(Body::empty())
+                .expect("request"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a method the route does not have",
+            Request::post("/v1/courses")
+                .body(Body::empty())
+                .expect("request"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        ("a URI over 8 KiB", get(&long), StatusCode::URI_TOO_LONG),
+        (
+            "a body over the limit",
+            Request::post("/v1/courses")
+                .header(header::CONTENT_LENGTH, "100000")
+                .body(Body::from(vec![b'x'; 100_000]))
+                .expect("request"),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "a bad limit",
+            Request::get("/v1/courses/c1/learners?limit=ten")
+                .header(header::AUTHORIZATION, format!("Bearer {}", admin()))
+                .body(Body::empty())
+                .expect("request"),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (what, req, want) in cases {
+        let (status, ct, body) = send(&app, req).await;
+        assert_eq!(status, want, "{what}: {body}");
+        assert!(ct.starts_with("application/json"), "{what}: {ct}");
+        assert!(body["error"].is_string(), "{what}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn probes_and_metrics_are_on_the_admin_router_only() {
     let store = Arc::new(MemoryStore::new());
     let ready = Arc::new(AtomicBool::new(false));
     let probe = Arc::clone(&ready);
-    let state = ApiState::new(store.clone(), secret())
+    let state = ApiState::new(store.clone(), verifier())
         .with_readiness(Arc::new(move || probe.load(Ordering::SeqCst)))
         .with_metrics(Arc::new(|| {
             "# TYPE consume_messages_total counter\nconsume_messages_total 3\n".to_owned()
         }));
-    let app = api::router(state);
+    let public = api::router(state.clone());
+    let app = api::admin_router(state);
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let (s, body, _) = call(&public, path, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path} on the public router");
+        assert!(body["error"].is_string());
+    }
     assert_eq!(call(&app, "/healthz", None).await.0, StatusCode::OK);
     let (s, body, _) = call(&app, "/readyz", None).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
@@ -338,51 +541,74 @@ async fn health_readiness_metrics_and_dashboard() {
         text.contains("training_store_bucket_cache_total{store=\"memory\",result=\"hit\"} 0"),
         "the memory store has no bucket cache: {text}"
     );
+    assert!(
+        text.contains("# TYPE training_store_commands_total counter"),
+        "{text}"
+    );
     assert!(text.contains("consume_messages_total 3"), "{text}");
+}
 
-    for path in ["/", "/dashboard", "/dashboard?token=abc"] {
+#[tokio::test]
+async fn the_dashboard_has_a_strict_policy_and_reads_the_token_from_the_fragment() {
+    let (app, _) = app().await;
+    for path in ["/", "/dashboard", "/dashboard.js", "/dashboard.css"] {
         let res = app
             .clone()
             .oneshot(Request::get(path).body(Body::empty()).expect("req"))
             .await
             .expect("res");
-        assert_eq!(res.status(), StatusCode::OK);
-        assert!(
-            res.headers()[header::CONTENT_TYPE]
-                .to_str()
-                .expect("ascii")
-                .starts_with("text/html")
-        );
-        assert_eq!(res.headers()[header::REFERRER_POLICY], "no-referrer");
-        let html = String::from_utf8(
-            res.into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes()
-                .to_vec(),
-        )
-        .expect("utf-8");
-        for id in [
-            "id=\"learner-total-seconds\"",
-            "id=\"learner-credited-seconds\"",
-            "id=\"course-select\"",
-            "id=\"learners-table\"",
-            "id=\"token-input\"",
-            "dataset.learner",
-            "\"total_seconds\"",
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let h = res.headers();
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
         ] {
-            assert!(html.contains(id), "{id}");
+            assert!(csp.contains(directive), "{path}: {csp}");
         }
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
     }
-    let (s, body, _) = call(&app, "/nope", None).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert!(body["error"].is_string());
+    let (s, ct, _) = send(
+        &app,
+        Request::get("/dashboard").body(Body::empty()).expect("req"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let html = api::DASHBOARD_HTML;
+    for id in [
+        "id=\"learner-total-seconds\"",
+        "id=\"learner-credited-seconds\"",
+        "id=\"course-select\"",
+        "id=\"learners-table\"",
+        "id=\"token-input\"",
+        "src=\"/dashboard.js\"",
+    ] {
+        assert!(html.contains(id), "{id}");
+    }
+    assert!(
+        !html.contains("<script>") && !html.contains("<style>"),
+        "no inline code"
+    );
+    let js = api::DASHBOARD_JS;
+    assert!(
+        js.contains("location.hash"),
+        "the token comes from the fragment"
+    );
+    assert!(
+        !js.contains("URLSearchParams(location.search)"),
+        "never from the query"
+    );
+    assert!(js.contains("dataset.learner") && js.contains("\"total_seconds\""));
 }
 
 #[tokio::test]
 async fn debug_output_never_shows_the_secret() {
-    let state = ApiState::new(Arc::new(MemoryStore::new()), secret());
+    let state = ApiState::new(Arc::new(MemoryStore::new()), verifier());
     let dbg = format!("{state:?}");
     assert!(!dbg.contains(SECRET), "{dbg}");
 }

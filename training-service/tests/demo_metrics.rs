@@ -1,6 +1,8 @@
-//! The README's first command (the demo on librdkafka's mock cluster) shows the runtime's
-//! per-partition lag gauges on `/metrics`. Needs no servers.
+//! The README's first command (`training-service` without a command: the demo on librdkafka's
+//! mock cluster) shows the runtime's per-partition lag gauges on the admin port's `/metrics`,
+//! listens on loopback, and prints short-lived tokens in URL fragments. Needs no servers.
 
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,17 +27,38 @@ impl Drop for Demo {
 
 #[tokio::test]
 async fn the_demo_shows_lag_in_messages_and_seconds_per_partition() {
-    let port = free_port();
-    let _demo = Demo(
+    let (port, admin_port) = (free_port(), free_port());
+    let mut demo = Demo(
         Command::new(BIN)
             .env_remove("KAFKA_BROKERS")
+            // No command, as in the README; the addresses from the environment.
             .env("TRAINING_HTTP_ADDR", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
+            .env("TRAINING_ADMIN_ADDR", format!("127.0.0.1:{admin_port}"))
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the demo"),
     );
-    let url = format!("http://127.0.0.1:{port}/metrics");
+    // What it prints: tokens in the fragment, metrics on the admin port.
+    let stdout = demo.0.stdout.take().expect("stdout");
+    let printed: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.contains("Ctrl-C"))
+        .collect();
+    let printed = printed.join("\n");
+    assert!(printed.contains("DEMO"), "{printed}");
+    assert!(
+        printed.contains(&format!("http://127.0.0.1:{port}/dashboard#token=")),
+        "{printed}"
+    );
+    assert!(!printed.contains("?token="), "{printed}");
+    assert!(
+        printed.contains(&format!("http://127.0.0.1:{admin_port}/metrics")),
+        "{printed}"
+    );
+    // The public port does not serve metrics.
+    let url = format!("http://127.0.0.1:{admin_port}/metrics");
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut last = String::new();
     while Instant::now() < deadline {
@@ -50,7 +73,12 @@ async fn the_demo_shows_lag_in_messages_and_seconds_per_partition() {
             if series("consume_partition_lag_messages") > 0
                 && series("consume_partition_lag_seconds") > 0
                 && series("consume_partition_stalled") > 0
+                && text.contains("training_events_applied_total ")
             {
+                let public = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+                    .await
+                    .expect("public port");
+                assert_eq!(public.status().as_u16(), 404);
                 return;
             }
             last = text;

@@ -104,6 +104,11 @@ async fn the_dashboard_shows_what_the_api_says() {
         "the admin table shows {shown}, the API says {course_total} for {learner} in {first_course}"
     );
     assert!(shown["admin_rows"].as_u64().unwrap_or(0) >= 1);
+    let url = shown["learner_url"].as_str().unwrap_or_default();
+    assert!(
+        url.ends_with("/dashboard") && !url.contains("token"),
+        "the page keeps the token in its address: {url}"
+    );
     drop(service);
     d.cleanup();
 }

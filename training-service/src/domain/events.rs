@@ -6,19 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Topic of [`LectureProgress`] events.
-pub const LECTURE_PROGRESS_TOPIC: &str = "training.lecture-progress";
-/// Topic of [`AttendanceChecked`] events.
-pub const ATTENDANCE_TOPIC: &str = "training.attendance";
-/// Topic of [`QuizSubmitted`] events.
-pub const QUIZ_SUBMITTED_TOPIC: &str = "training.quiz-submitted";
-/// The three topics, in a fixed order.
-pub const TOPICS: [&str; 3] = [
-    LECTURE_PROGRESS_TOPIC,
-    ATTENDANCE_TOPIC,
-    QUIZ_SUBMITTED_TOPIC,
-];
-
 /// Avro schema of [`LectureProgress`] (`training.v1.LectureProgress`).
 pub const LECTURE_PROGRESS_SCHEMA: &str = include_str!("../../schemas/lecture_progress.avsc");
 /// Avro schema of [`AttendanceChecked`] (`training.v1.AttendanceChecked`).
@@ -26,12 +13,12 @@ pub const ATTENDANCE_CHECKED_SCHEMA: &str = include_str!("../../schemas/attendan
 /// Avro schema of [`QuizSubmitted`] (`training.v1.QuizSubmitted`).
 pub const QUIZ_SUBMITTED_SCHEMA: &str = include_str!("../../schemas/quiz_submitted.avsc");
 
-/// A learner watched part of a lecture (`training.lecture-progress`).
+/// A learner watched part of a lecture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LectureProgress {
     /// Unique per event; a resend keeps the same id.
     pub event_id: String,
-    /// The learner (also the Kafka key).
+    /// The learner (also the message key).
     pub learner_id: String,
     /// The course the lecture belongs to.
     pub course_id: String,
@@ -76,12 +63,12 @@ impl AttendanceKind {
     }
 }
 
-/// A learner checked in, checked out or verified their identity (`training.attendance`).
+/// A learner checked in, checked out or verified their identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttendanceChecked {
     /// Unique per event; a resend keeps the same id.
     pub event_id: String,
-    /// The learner (also the Kafka key).
+    /// The learner (also the message key).
     pub learner_id: String,
     /// The course.
     pub course_id: String,
@@ -91,12 +78,12 @@ pub struct AttendanceChecked {
     pub occurred_at: i64,
 }
 
-/// A learner submitted a quiz (`training.quiz-submitted`).
+/// A learner submitted a quiz.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuizSubmitted {
     /// Unique per event; a resend keeps the same id.
     pub event_id: String,
-    /// The learner (also the Kafka key).
+    /// The learner (also the message key).
     pub learner_id: String,
     /// The course.
     pub course_id: String,

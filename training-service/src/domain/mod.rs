@@ -1,4 +1,4 @@
-//! The rules of the training-hours service, independent of Kafka and of storage.
+//! The rules of the training-hours service, independent of how events arrive and of storage.
 //!
 //! [`events`] holds the wire events; [`refine`] validates them into [`RefinedEvent`]s;
 //! [`totals`] adds refined events up per (learner, course, day) and builds the API views.
@@ -9,9 +9,8 @@ pub mod time;
 pub mod totals;
 
 pub use events::{
-    ATTENDANCE_CHECKED_SCHEMA, ATTENDANCE_TOPIC, AttendanceChecked, AttendanceKind,
-    LECTURE_PROGRESS_SCHEMA, LECTURE_PROGRESS_TOPIC, LectureProgress, QUIZ_SUBMITTED_SCHEMA,
-    QUIZ_SUBMITTED_TOPIC, QuizSubmitted, TOPICS,
+    ATTENDANCE_CHECKED_SCHEMA, AttendanceChecked, AttendanceKind, LECTURE_PROGRESS_SCHEMA,
+    LectureProgress, QUIZ_SUBMITTED_SCHEMA, QuizSubmitted,
 };
 pub use refine::{InvalidEvent, InvalidReason, RefinedEvent, Source, SourceKind};
 pub use time::seoul_day;

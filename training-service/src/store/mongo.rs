@@ -180,15 +180,6 @@ impl MongoStore {
         self.cache.as_ref().map(|c| lock(c).stats())
     }
 
-    /// Connects with `MONGODB_URI` (default `mongodb://127.0.0.1:27017/?directConnection=true`)
-    /// and `MONGODB_DATABASE` (default `training`).
-    pub async fn from_env() -> Result<Self, StoreError> {
-        let uri = std::env::var("MONGODB_URI")
-            .unwrap_or_else(|_| "mongodb://127.0.0.1:27017/?directConnection=true".to_owned());
-        let db = std::env::var("MONGODB_DATABASE").unwrap_or_else(|_| "training".to_owned());
-        Self::connect(&uri, &db).await
-    }
-
     /// The database in use.
     pub fn database(&self) -> &Database {
         &self.db

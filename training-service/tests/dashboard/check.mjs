@@ -15,11 +15,13 @@ const browser = await chromium.launch({
 const out = {};
 try {
   const page = await browser.newPage();
-  await page.goto(`${base}/dashboard?token=${encodeURIComponent(learnerToken)}`);
+  await page.goto(`${base}/dashboard#token=${encodeURIComponent(learnerToken)}`);
   const total = page.locator("#learner-total-seconds");
   await total.waitFor({ timeout: 15000 });
   const deadline = Date.now() + 15000;
   out.learner_total_seconds = (await total.textContent()).trim();
+  // The page drops the token from the address bar once read.
+  out.learner_url = page.url();
   while (out.learner_total_seconds !== expected && Date.now() < deadline) {
     await page.waitForTimeout(250);
     out.learner_total_seconds = (await total.textContent()).trim();
@@ -27,7 +29,7 @@ try {
 
   const admin = await browser.newPage();
   await admin.goto(
-    `${base}/dashboard?token=${encodeURIComponent(adminToken)}&course=${encodeURIComponent(courseId)}`,
+    `${base}/dashboard#token=${encodeURIComponent(adminToken)}`,
   );
   const cell = admin.locator(`[data-learner="${learnerId}"] [data-field="total_seconds"]`).first();
   await cell.waitFor({ timeout: 15000 });

@@ -12,10 +12,20 @@ use std::time::{Duration, Instant};
 
 use consume_tests::{endpoints, kafka, require, unique};
 use serde_json::Value;
-use training_service::auth::{JwtSecret, Role, mint};
+use training_service::auth::{JwtConfig, JwtSecret, Role, Verifier};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_training-service");
-const SECRET: &str = "e2e-test-secret";
+const SECRET: &str = "e2e-test-secret-0123456789abcdef";
+const AUDIENCE: &str = "training-e2e";
+const ISSUER: &str = "https://e2e.example";
+
+fn verifier() -> Verifier {
+    Verifier::new(JwtConfig::new(
+        JwtSecret::new(SECRET).expect("secret"),
+        AUDIENCE,
+        ISSUER,
+    ))
+}
 
 /// One isolated deployment: topics, group prefix, database, logs.
 pub struct Deployment {
@@ -32,7 +42,10 @@ pub struct Deployment {
 /// A running service instance.
 pub struct Instance {
     pub child: Child,
+    /// The public port (API, dashboard).
     pub port: u16,
+    /// The admin port (probes, metrics).
+    pub admin_port: u16,
     pub log: PathBuf,
 }
 
@@ -53,14 +66,13 @@ impl Deployment {
         }
         let dir = std::env::temp_dir().join(unique::name(name));
         std::fs::create_dir_all(&dir).expect("tmp dir");
-        let secret = JwtSecret::new(SECRET).expect("secret");
         Self {
             topics,
             group: unique::name(&format!("{name}-g")),
             db: unique::name(name).replace('-', "_"),
             dir,
             started: 0,
-            admin: mint(&secret, "e2e-admin", Role::Admin, Duration::from_secs(3600)),
+            admin: verifier().mint("e2e-admin", Role::Admin, Duration::from_secs(3600)),
             env: Vec::new(),
         }
     }
@@ -80,6 +92,8 @@ impl Deployment {
             .env("MONGODB_URI", endpoints::mongodb_uri())
             .env("TRAINING_DB", &self.db)
             .env("TRAINING_JWT_SECRET", SECRET)
+            .env("TRAINING_JWT_AUDIENCE", AUDIENCE)
+            .env("TRAINING_JWT_ISSUER", ISSUER)
             .env("TRAINING_GROUP", &self.group)
             .env("TRAINING_LECTURE_TOPIC", &self.topics[0])
             .env("TRAINING_ATTENDANCE_TOPIC", &self.topics[1])
@@ -87,6 +101,10 @@ impl Deployment {
             // A killed member is evicted after the session timeout (the broker's minimum).
             .env("CONSUME_RDKAFKA_SESSION_TIMEOUT_MS", "6000")
             .env("CONSUME_RDKAFKA_HEARTBEAT_INTERVAL_MS", "1000")
+            // FerretDB scans the whole collection for every read (docs/training-storage.md):
+            // an admin page can take seconds under load, more than the 10 s default allows
+            // when the machine is busy. The tests are about exactness, not latency.
+            .env("TRAINING_HTTP_REQUEST_TIMEOUT_MS", "60000")
             .env("RUST_LOG", "info,librdkafka=warn")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null());
@@ -96,15 +114,21 @@ impl Deployment {
     /// Starts a service instance on a free port and waits until `/readyz` says ready.
     pub async fn start(&mut self) -> Instance {
         self.started += 1;
-        let port = free_port();
+        let (port, admin_port) = (free_port(), free_port());
         let log = self.dir.join(format!("service-{}.log", self.started));
         let child = self
-            .command(&[])
+            .command(&["serve"])
             .env("TRAINING_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("TRAINING_ADMIN_ADDR", format!("127.0.0.1:{admin_port}"))
             .stderr(std::fs::File::create(&log).expect("log"))
             .spawn()
             .expect("start training-service");
-        let mut i = Instance { child, port, log };
+        let mut i = Instance {
+            child,
+            port,
+            admin_port,
+            log,
+        };
         i.wait_ready(Duration::from_secs(60)).await;
         i
     }
@@ -256,8 +280,7 @@ impl Deployment {
 
     /// A token for `sub` with `role`, valid for an hour.
     pub fn token(&self, sub: &str, role: Role) -> String {
-        let secret = JwtSecret::new(SECRET).expect("secret");
-        mint(&secret, sub, role, Duration::from_secs(3600))
+        verifier().mint(sub, role, Duration::from_secs(3600))
     }
 
     /// The admin token.
@@ -282,7 +305,7 @@ impl Deployment {
 
     /// The instance's `/metrics` text.
     pub async fn metrics(&self, at: &Instance) -> String {
-        reqwest::get(format!("http://127.0.0.1:{}/metrics", at.port))
+        reqwest::get(format!("http://127.0.0.1:{}/metrics", at.admin_port))
             .await
             .expect("GET /metrics")
             .text()
@@ -299,7 +322,7 @@ impl Deployment {
 impl Instance {
     async fn wait_ready(&mut self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        let url = format!("http://127.0.0.1:{}/readyz", self.port);
+        let url = format!("http://127.0.0.1:{}/readyz", self.admin_port);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(

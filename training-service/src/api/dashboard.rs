@@ -1,0 +1,44 @@
+//! The live dashboard: one page, its script and its style sheet, served with a strict
+//! Content-Security-Policy (no inline code, no framing, requests only to this origin).
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+/// The dashboard page.
+pub const DASHBOARD_HTML: &str = include_str!("../dashboard/index.html");
+/// Its script: reads the token from the URL's fragment (`#token=…`) or the text box.
+pub const DASHBOARD_JS: &str = include_str!("../dashboard/dashboard.js");
+/// Its style sheet.
+pub const DASHBOARD_CSS: &str = include_str!("../dashboard/dashboard.css");
+
+/// Only this origin's script, style and API; nothing may frame the page.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+                   img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut res = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+pub(super) async fn page() -> Response {
+    asset("text/html; charset=utf-8", DASHBOARD_HTML)
+}
+
+pub(super) async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", DASHBOARD_JS)
+}
+
+pub(super) async fn style() -> Response {
+    asset("text/css; charset=utf-8", DASHBOARD_CSS)
+}
