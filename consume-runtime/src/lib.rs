@@ -57,6 +57,9 @@
 //!   and where it goes: `docs/hostile-records.md`.
 //! - **Lag and stalls.** Per partition, lag in messages and in seconds (the age of the oldest
 //!   record not yet handled) and whether it is stalled ([`Metrics::stalled_partitions`]).
+//! - **Metrics.** Recorded through the [`metrics`](https://docs.rs/metrics) facade: install
+//!   the exporter you use (e.g. `metrics-exporter-prometheus`) before [`Runtime::run`] and the
+//!   `consume_*` series join your own. The list: [`metrics`](crate::metrics).
 //! - **Rebalance.** Before a partition is released, its worker finishes the message in hand
 //!   (bounded by `drain_timeout`) and stored offsets are committed synchronously.
 //!   The default assignor is eager `range`.
@@ -103,7 +106,7 @@ mod error;
 pub mod extract;
 pub mod failpoint;
 mod handler;
-mod metrics;
+pub mod metrics;
 mod options;
 mod outcome;
 mod placeholder;
@@ -130,7 +133,7 @@ pub use extract::{
     Avro, Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap,
 };
 pub use handler::{Handler, call_handler};
-pub use metrics::{HandlerSnapshot, Metrics};
+pub use metrics::{HandlerSnapshot, Metrics, PartitionSnapshot};
 pub use outcome::{IntoOutcome, Outcome};
 pub use publish::{Delivered, PublishError, Publisher};
 pub use registry::{HandlerPlan, Registration, registrations};

@@ -15,7 +15,7 @@ use consume_runtime::{
     Batch, Config, Delivery, FromMessage, HandlerError, Headers, Json, Meta, Payload, Publisher,
     Rejection, Runtime, State, consume,
 };
-use consume_tests::runtime::{Running, config};
+use consume_tests::runtime::{self, Running, config};
 use consume_tests::{kafka, require, unique};
 use serde::Deserialize;
 
@@ -227,7 +227,7 @@ async fn no_record_stops_the_partition_and_each_goes_where_the_docs_say() {
         })
     })
     .await;
-    let prometheus = metrics.render_prometheus();
+    let prometheus = runtime::prometheus().render();
     run.stop().await.expect("runtime ran");
 
     // Good records: each once, in per-key order, headers byte for byte.
@@ -316,6 +316,34 @@ async fn no_record_stops_the_partition_and_each_goes_where_the_docs_say() {
     assert!(
         prometheus.contains("consume_partition_lag_seconds{handler=\"hostile_json\""),
         "{prometheus}"
+    );
+    // The counters through the facade agree with the in-process snapshot.
+    let line = |name: &str| {
+        prometheus
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "{name}{{handler=\"hostile_json\",group=\"{group}\"}}"
+                ))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    assert_eq!(
+        line("consume_messages_handled_total"),
+        Some(h.handled),
+        "{prometheus}"
+    );
+    assert_eq!(
+        line("consume_dead_letters_total"),
+        Some(expected_letters as u64),
+        "{prometheus}"
+    );
+    assert!(
+        prometheus.contains(&format!(
+            "consume_handler_duration_seconds_count{{handler=\"hostile_json\",group=\"{group}\"}}"
+        )),
+        "one duration observation per call: {prometheus}"
     );
 }
 
@@ -608,8 +636,8 @@ async fn lag_grows_while_a_handler_blocks_and_a_stall_is_reported_in_time() {
         "stall reported after {took:?}"
     );
     assert!(
-        metrics
-            .render_prometheus()
+        runtime::prometheus()
+            .render()
             .contains("consume_partition_stalled{handler=\"lag_handler\"")
     );
     assert_eq!(seen.len(), 0);

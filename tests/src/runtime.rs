@@ -18,9 +18,25 @@ pub fn init_logs() {
         .try_init();
 }
 
+/// The test binary's Prometheus exporter, installed as the global `metrics` recorder on
+/// the first call (before any runtime starts: [`config`] calls it), so tests read the
+/// runtime's series as a scrape would.
+pub fn prometheus() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .expect("the only metrics recorder of this test binary")
+        })
+        .clone()
+}
+
 /// Runtime settings for tests: the PLAINTEXT listener, short timeouts, fast retries.
 pub fn config() -> Config {
     init_logs();
+    let _ = prometheus();
     let mut c = Config::new(endpoints::kafka_bootstrap());
     c.boot_timeout = Duration::from_secs(20);
     c.drain_timeout = Duration::from_secs(5);

@@ -52,6 +52,9 @@ impl From<String> for Failure {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log.format);
+    // The metrics recorder goes in before anything records (the runtime registers its
+    // series when its handlers start).
+    let _ = training_service::metrics::exporter();
     let command = cli.into_command().unwrap_or_else(|e| e.exit());
     let (name, result) = match command {
         Command::Serve(args) => ("serve", serve(*args).await),

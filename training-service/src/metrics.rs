@@ -11,8 +11,9 @@
 //! | `training_store_document_writes_total{store}` | counter | documents inserted or updated by the store |
 //! | `training_store_bucket_cache_total{store,result}` | counter | bucket-cache lookups (`hit`: written without a read) |
 //!
-//! The consume runtime renders its own metrics (`consume_*`); the admin endpoint appends them
-//! to [`Exporter::render`]'s text.
+//! The consume runtime records its own metrics (`consume_*`, listed in
+//! `consume_runtime::metrics`) through the same facade, so [`Exporter::render`] shows both;
+//! its handler-duration histogram gets [`HANDLER_DURATION_BUCKETS`].
 
 use std::sync::OnceLock;
 
@@ -42,6 +43,11 @@ const LATENCY_BUCKETS: [f64; 23] = [
     0.06, 0.075, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
 ];
 
+/// Upper bounds of the runtime's handler-duration histogram's buckets, in seconds.
+pub const HANDLER_DURATION_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 /// Renders the process's metrics. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Exporter(PrometheusHandle);
@@ -54,7 +60,13 @@ pub fn exporter() -> Exporter {
     let handle = HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(VISIBLE_LATENCY.to_owned()), &LATENCY_BUCKETS)
-            .unwrap_or_else(|_| unreachable!("the bucket list is not empty"))
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(consume_runtime::metrics::HANDLER_DURATION.to_owned()),
+                    &HANDLER_DURATION_BUCKETS,
+                )
+            })
+            .unwrap_or_else(|_| unreachable!("the bucket lists are not empty"))
             .build_recorder();
         let handle = recorder.handle();
         if let Err(e) = metrics::set_global_recorder(recorder) {

@@ -48,6 +48,20 @@ fn ready(metrics: &Metrics) -> bool {
             .all(|h| h.partitions.iter().all(|p| !p.stalled))
 }
 
+/// How long a consumer's poll loop may go without turning before the process counts as
+/// dead. The loop turns every 100 ms; it blocks only in a rebalance callback while
+/// partitions drain (bounded by the runtime's drain timeout, 10 s by default).
+const LIVENESS_MAX_POLL_AGE: Duration = Duration::from_secs(60);
+
+/// Alive: every consumer's poll loop turned within [`LIVENESS_MAX_POLL_AGE`].
+fn alive(metrics: &Metrics) -> bool {
+    let stuck = metrics.unresponsive_handlers(LIVENESS_MAX_POLL_AGE);
+    if !stuck.is_empty() {
+        tracing::error!(handlers = ?stuck, max_age_s = LIVENESS_MAX_POLL_AGE.as_secs(), "liveness: consumer poll loop not turning");
+    }
+    stuck.is_empty()
+}
+
 /// A shutdown request every part can wait for.
 #[derive(Clone)]
 pub(crate) struct Shutdown(watch::Receiver<bool>);
@@ -90,8 +104,7 @@ pub(crate) async fn run(
     let probe = metrics.clone();
     let state = ApiState::new(Arc::clone(&s.store), s.verifier)
         .with_readiness(Arc::new(move || ready(&probe)))
-        // The runtime renders its own metrics; they follow the service's.
-        .with_metrics(Arc::new(move || metrics.render_prometheus()))
+        .with_liveness(Arc::new(move || alive(&metrics)))
         .with_limits(s.http.limits.clone());
     let public = bind(s.http.public, "TRAINING_HTTP_ADDR").await?;
     let admin = bind(s.http.admin, "TRAINING_ADMIN_ADDR").await?;

@@ -483,11 +483,13 @@ async fn probes_and_metrics_are_on_the_admin_router_only() {
     let store = Arc::new(MemoryStore::new());
     let ready = Arc::new(AtomicBool::new(false));
     let probe = Arc::clone(&ready);
+    let alive = Arc::new(AtomicBool::new(false));
+    let live = Arc::clone(&alive);
     let state = ApiState::new(store.clone(), verifier())
         .with_readiness(Arc::new(move || probe.load(Ordering::SeqCst)))
-        .with_metrics(Arc::new(|| {
-            "# TYPE consume_messages_total counter\nconsume_messages_total 3\n".to_owned()
-        }));
+        .with_liveness(Arc::new(move || live.load(Ordering::SeqCst)));
+    // Anything recorded through the facade (as the consume runtime does) is exported.
+    metrics::counter!("consume_messages_handled_total", "handler" => "api_test").increment(3);
     let public = api::router(state.clone());
     let app = api::admin_router(state);
     for path in ["/healthz", "/readyz", "/metrics"] {
@@ -495,6 +497,10 @@ async fn probes_and_metrics_are_on_the_admin_router_only() {
         assert_eq!(s, StatusCode::NOT_FOUND, "{path} on the public router");
         assert!(body["error"].is_string());
     }
+    let (s, body, _) = call(&app, "/healthz", None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["status"], "unresponsive");
+    alive.store(true, Ordering::SeqCst);
     assert_eq!(call(&app, "/healthz", None).await.0, StatusCode::OK);
     let (s, body, _) = call(&app, "/readyz", None).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
@@ -545,7 +551,10 @@ async fn probes_and_metrics_are_on_the_admin_router_only() {
         text.contains("# TYPE training_store_commands_total counter"),
         "{text}"
     );
-    assert!(text.contains("consume_messages_total 3"), "{text}");
+    assert!(
+        text.contains("consume_messages_handled_total{handler=\"api_test\"} 3"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -74,7 +74,16 @@ async fn the_demo_shows_lag_in_messages_and_seconds_per_partition() {
                 && series("consume_partition_lag_seconds") > 0
                 && series("consume_partition_stalled") > 0
                 && text.contains("training_events_applied_total ")
+                // The runtime's handler-duration histogram, with the service's buckets, and
+                // the poll-loop heartbeat behind /healthz.
+                && text.contains("consume_handler_duration_seconds_bucket{")
+                && text.contains("le=\"0.0005\"")
+                && text.contains("consume_poll_timestamp_seconds{")
             {
+                let health = reqwest::get(format!("http://127.0.0.1:{admin_port}/healthz"))
+                    .await
+                    .expect("admin port");
+                assert_eq!(health.status().as_u16(), 200);
                 let public = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
                     .await
                     .expect("public port");

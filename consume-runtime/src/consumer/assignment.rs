@@ -7,7 +7,6 @@
 //! stall gauges (`progress.rs`). `context.rs` calls in here through [`PartitionHooks`].
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -122,10 +121,7 @@ impl Assignments {
                 },
             );
         }
-        self.shared
-            .metrics
-            .assigned_partitions
-            .store(workers.len() as i64, Ordering::Relaxed);
+        self.shared.metrics.set_assigned(workers.len());
     }
 
     /// Stops the workers of `partitions` (all when `None`): asks each to stop after the
@@ -151,10 +147,7 @@ impl Assignments {
                 .into_iter()
                 .filter_map(|k| workers.remove(&k).map(|a| (k, a)))
                 .collect();
-            self.shared
-                .metrics
-                .assigned_partitions
-                .store(workers.len() as i64, Ordering::Relaxed);
+            self.shared.metrics.set_assigned(workers.len());
             taken
         };
         // Prepared but never started (e.g. revoked right after assign): just drop them.
@@ -238,7 +231,7 @@ impl Assignments {
             }
             match transition {
                 Transition::Stalled => {
-                    self.shared.metrics.stalls.fetch_add(1, Ordering::Relaxed);
+                    self.shared.metrics.stalls.add(1);
                     tracing::warn!(
                         handler = name, %topic, partition, lag_messages = gauges.lag_messages,
                         lag_seconds = gauges.lag_seconds, stall_after_s = self.monitor.stall_after.as_secs_f64(),

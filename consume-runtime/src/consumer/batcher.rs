@@ -10,7 +10,6 @@
 //! redelivers the whole batch.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use rdkafka::message::{BorrowedMessage, Message as _};
 
@@ -165,10 +164,7 @@ where
         let (why, error) = match decide(&outcome, attempt, &settle.retry) {
             Next::Ack => {
                 crate::failpoint::hit("after-handler");
-                p.shared
-                    .metrics
-                    .handled
-                    .fetch_add(n as u64, Ordering::Relaxed);
+                p.shared.metrics.handled.add(n as u64);
                 return Settled::Handled;
             }
             Next::Retry {

@@ -11,7 +11,6 @@
 //!   the partitions may already belong to someone else.
 //! - Statistics (every `statistics.interval.ms`, 1 s by default): the lag monitor.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -82,7 +81,7 @@ impl RuntimeContext {
         match result {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(e) => {
-                self.metrics.commit_failures.fetch_add(1, Ordering::Relaxed);
+                self.metrics.commit_failures.add(1);
                 tracing::warn!(handler = %self.name, error = %e, "offset commit failed");
             }
         }
@@ -118,7 +117,7 @@ impl ClientContext for RuntimeContext {
 
 impl ConsumerContext for RuntimeContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        self.metrics.rebalances.fetch_add(1, Ordering::Relaxed);
+        self.metrics.rebalances.add(1);
         match rebalance {
             Rebalance::Assign(tpl) => {
                 if let Some(h) = self.hooks() {

@@ -23,7 +23,6 @@
 //! the record.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -115,7 +114,7 @@ impl DeadLetters for Route {
             match self.publisher.send_record(&dlq, key, value, &headers).await {
                 Ok(delivered) => {
                     crate::failpoint::hit("dead-letter");
-                    self.metrics.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.dead_lettered.add(1);
                     tracing::warn!(
                         handler = %self.handler, topic = %d.topic(), partition = d.partition(), offset = d.offset(),
                         dead_letter_topic = %dlq, dead_letter_offset = delivered.offset, error = %failure.error,

@@ -86,6 +86,7 @@ pub(crate) fn drive(spec: &MemberSpec, member: Member, stop: &AtomicBool) {
     } = member;
     let name = &*spec.shared.name;
     while !stop.load(Ordering::SeqCst) {
+        spec.shared.metrics.polled();
         match consumer.poll(POLL_INTERVAL) {
             None => {}
             Some(Ok(m)) => stray(&consumer, &partitions, &m, name),

@@ -10,7 +10,6 @@
 //! commits an unhandled one.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
@@ -128,9 +127,7 @@ impl StoredOffset {
     /// of handled records.
     pub(crate) fn flush(&mut self) {
         if self.handled > 0 {
-            self.metrics
-                .handled
-                .fetch_add(std::mem::take(&mut self.handled), Ordering::Relaxed);
+            self.metrics.handled.add(std::mem::take(&mut self.handled));
         }
         let Some(offset) = self.pending.take() else {
             return;

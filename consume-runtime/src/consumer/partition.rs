@@ -9,7 +9,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::BaseConsumer;
@@ -206,10 +205,7 @@ struct ErrorStreak {
 
 impl ErrorStreak {
     fn error(&mut self, p: &Partition, e: &KafkaError) {
-        p.shared
-            .metrics
-            .fetch_errors
-            .fetch_add(1, Ordering::Relaxed);
+        p.shared.metrics.fetch_errors.add(1);
         self.count += 1;
         let now = Instant::now();
         let since = *self.since.get_or_insert(now);

@@ -7,8 +7,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 use tokio_util::sync::CancellationToken;
@@ -157,20 +156,21 @@ impl<D: DeadLetters> Settle<'_, D> {
         }
     }
 
-    /// Runs a handler call, turning a panic into a retryable error (counted).
+    /// Runs a handler call, timed (`consume_handler_duration_seconds`), turning a panic
+    /// into a retryable error (counted).
     pub(crate) async fn guarded(&self, call: impl Future<Output = Outcome>) -> Outcome {
-        AssertUnwindSafe(call)
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                self.metrics.panics.fetch_add(1, Ordering::Relaxed);
-                Outcome::Retry(HandlerError::retryable(PanicError(panic_message(&*panic))))
-            })
+        let started = Instant::now();
+        let outcome = AssertUnwindSafe(call).catch_unwind().await;
+        self.metrics.record_call(started.elapsed());
+        outcome.unwrap_or_else(|panic| {
+            self.metrics.panics.add(1);
+            Outcome::Retry(HandlerError::retryable(PanicError(panic_message(&*panic))))
+        })
     }
 
     /// Counts a retry and waits out its back-off; `false` if a stop request cut it short.
     pub(crate) async fn wait(&self, wait: Duration) -> bool {
-        self.metrics.retries.fetch_add(1, Ordering::Relaxed);
+        self.metrics.retries.add(1);
         tokio::select! {
             biased;
             _ = self.stop.cancelled() => false,
@@ -181,7 +181,7 @@ impl<D: DeadLetters> Settle<'_, D> {
     /// A record that failed for good: counted, then dead-lettered (published before its
     /// offset may be stored) or, with dead letters off, logged at error level and passed.
     pub(crate) async fn fail(&self, d: &Delivery<'_>, e: &HandlerError, why: &str) -> Settled {
-        self.metrics.failed.fetch_add(1, Ordering::Relaxed);
+        self.metrics.failed.add(1);
         let Some(dead_letters) = self.dead_letters else {
             tracing::error!(
                 handler = self.handler, group = self.group, topic = %d.topic(), partition = d.partition(),
@@ -322,7 +322,7 @@ mod tests {
     impl Fixture {
         fn new() -> Self {
             Self {
-                metrics: HandlerMetrics::default(),
+                metrics: HandlerMetrics::detached(),
                 stop: CancellationToken::new(),
                 recorder: Recorder::default(),
                 state: StateMap::new(),
@@ -373,8 +373,8 @@ mod tests {
         );
         assert_eq!(names, &vec![vec![0xff, 0xfe], b"trace".to_vec()]);
         assert!(why.starts_with("retries exhausted: no k1"), "{why}");
-        assert_eq!(f.metrics.retries.load(Ordering::Relaxed), 2);
-        assert_eq!(f.metrics.failed.load(Ordering::Relaxed), 1);
+        assert_eq!(f.metrics.retries.get(), 2);
+        assert_eq!(f.metrics.failed.get(), 1);
     }
 
     #[tokio::test(start_paused = true)]
@@ -390,7 +390,7 @@ mod tests {
             f.settle(true).message(&panicky, d, None).await,
             Settled::Done
         );
-        assert_eq!(f.metrics.panics.load(Ordering::Relaxed), 3);
+        assert_eq!(f.metrics.panics.get(), 3);
         let d = Delivery::new(&f.topic, 0, 2, Some(b"good"), None, &f.state);
         assert_eq!(
             f.settle(true).message(&panicky, d, None).await,
@@ -461,7 +461,7 @@ mod tests {
             f.settle(false).message(&permanent, d, None).await,
             Settled::Done
         );
-        assert_eq!(f.metrics.failed.load(Ordering::Relaxed), 1);
+        assert_eq!(f.metrics.failed.get(), 1);
         assert!(f.recorder.0.lock().expect("lock").is_empty());
     }
 }

@@ -14,7 +14,6 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::FutureExt as _;
@@ -69,10 +68,7 @@ async fn supervise<L: Loop>(lp: L, p: Partition) {
         };
         // Everything that settled before the crash stays settled.
         cur.stored.flush();
-        p.shared
-            .metrics
-            .worker_restarts
-            .fetch_add(1, Ordering::Relaxed);
+        p.shared.metrics.worker_restarts.add(1);
         let resume = cur.stored.resume_point();
         let count = match crashes {
             Some((at, n)) if at == resume => n + 1,

@@ -8,8 +8,16 @@ use serde_json::json;
 
 use super::ApiState;
 
-pub(super) async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+pub(super) async fn healthz(State(state): State<ApiState>) -> Response {
+    if (state.live)() {
+        Json(json!({ "status": "ok" })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unresponsive" })),
+        )
+            .into_response()
+    }
 }
 
 pub(super) async fn readyz(State(state): State<ApiState>) -> Response {
@@ -34,10 +42,9 @@ pub(super) async fn readyz(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-/// The service's metrics, then the extra text (the runtime's, rendered by the runtime).
+/// Every metric recorded through the facade: the service's and the consume runtime's.
 pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
     let mut text = state.exporter.render(&*state.store);
-    text.push_str(&(state.extra_metrics)());
     if !text.ends_with('\n') {
         text.push('\n');
     }

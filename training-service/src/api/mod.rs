@@ -14,9 +14,9 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /healthz` | 200 while the process runs |
+//! | `GET /healthz` | 200 while every consumer's poll loop turns (503 when one has not turned for 60 s) |
 //! | `GET /readyz` | 200 when the readiness probe is true and the store answers, else 503 |
-//! | `GET /metrics` | Prometheus text: the service's metrics ([`crate::metrics`]), then the runtime's |
+//! | `GET /metrics` | Prometheus text: the service's metrics and the runtime's `consume_*` ([`crate::metrics`]) |
 //!
 //! Every rejection is JSON `{ "error": "…" }` (401 carries `WWW-Authenticate: Bearer`),
 //! including those of the layers ([`layers`]): 503 when the concurrency limit or the request
@@ -47,8 +47,8 @@ pub const DEFAULT_PAGE: usize = 50;
 
 /// Says whether the service is ready (for example: the Kafka consumers have partitions).
 pub type ReadinessProbe = Arc<dyn Fn() -> bool + Send + Sync>;
-/// Returns extra Prometheus text for `/metrics` (the consume runtime's metrics).
-pub type MetricsText = Arc<dyn Fn() -> String + Send + Sync>;
+/// Says whether the process is alive (for example: the Kafka consumers' poll loops turn).
+pub type LivenessProbe = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -56,7 +56,7 @@ pub struct ApiState {
     store: Arc<dyn Store>,
     verifier: Arc<Verifier>,
     ready: ReadinessProbe,
-    extra_metrics: MetricsText,
+    live: LivenessProbe,
     exporter: Exporter,
     limits: Limits,
 }
@@ -72,14 +72,14 @@ impl std::fmt::Debug for ApiState {
 }
 
 impl ApiState {
-    /// State over `store`, verifying tokens with `verifier`; ready whenever the store
-    /// answers, no extra metrics, default [`Limits`].
+    /// State over `store`, verifying tokens with `verifier`; alive, ready whenever the store
+    /// answers, default [`Limits`].
     pub fn new(store: Arc<dyn Store>, verifier: Arc<Verifier>) -> Self {
         Self {
             store,
             verifier,
             ready: Arc::new(|| true),
-            extra_metrics: Arc::new(String::new),
+            live: Arc::new(|| true),
             exporter: crate::metrics::exporter(),
             limits: Limits::default(),
         }
@@ -91,9 +91,9 @@ impl ApiState {
         self
     }
 
-    /// Sets the extra Prometheus text appended to `/metrics`.
-    pub fn with_metrics(mut self, text: MetricsText) -> Self {
-        self.extra_metrics = text;
+    /// Sets the liveness probe (`/healthz` is 503 while it returns false).
+    pub fn with_liveness(mut self, probe: LivenessProbe) -> Self {
+        self.live = probe;
         self
     }
 
