@@ -20,7 +20,8 @@ use crate::secret::{Secret, is_sensitive_property};
 /// | `enable.auto.offset.store` | `false` | an offset is stored only after its message settled |
 /// | `enable.auto.commit` | `true`, every `auto.commit.interval.ms` = 1000 | commits what was stored |
 /// | `auto.offset.reset` | `earliest` | a new group reads what is already there instead of skipping it |
-/// | `partition.assignment.strategy` | `range` (eager) | cooperative-sticky with manual offset storage has open librdkafka bugs |
+/// | `partition.assignment.strategy` | `range` (eager) | [`Config::assignor`]; cooperative-sticky is an option (`docs/consumer-model.md`, "Rebalances") |
+/// | `group.instance.id` | `<Config::group_instance_id>-<handler>` when set | static membership: a member that restarts within `session.timeout.ms` gets its partitions back without a rebalance |
 /// | `enable.partition.eof` | `false` | |
 /// | `fetch.queue.backoff.ms` | `50` | librdkafka's 1000 ms pause after a full partition queue idles a fast worker that drained it in milliseconds |
 /// | `statistics.interval.ms` | `1000` | feeds the per-partition lag and stall gauges (`0` turns them off) |
@@ -54,6 +55,48 @@ pub struct Config {
     /// A partition whose position has not moved for this long while records wait is
     /// reported as stalled (logged, `consume_partition_stalled`, [`Metrics::stalled_partitions`](crate::Metrics::stalled_partitions)).
     pub stall_after: Duration,
+    /// Static group membership (KIP-345): this process's stable identity, e.g. the pod
+    /// name. Each handler's consumer gets `group.instance.id = <id>-<handler>`. A member
+    /// that restarts with the same id within `session.timeout.ms` keeps its partitions and
+    /// the others are not rebalanced; a member that stops does not leave the group (its
+    /// partitions wait for it until the session times out).
+    pub group_instance_id: Option<String>,
+    /// The partition assignor (`partition.assignment.strategy`).
+    pub assignor: Assignor,
+}
+
+/// How a group's partitions are assigned to its members.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Assignor {
+    /// Eager `range`: every rebalance revokes every partition, then assigns.
+    #[default]
+    Range,
+    /// Eager `roundrobin`.
+    RoundRobin,
+    /// Incremental `cooperative-sticky`: a rebalance revokes only the partitions that
+    /// move; the others keep being consumed.
+    CooperativeSticky,
+}
+
+impl Assignor {
+    /// librdkafka's name of the strategy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Range => "range",
+            Self::RoundRobin => "roundrobin",
+            Self::CooperativeSticky => "cooperative-sticky",
+        }
+    }
+
+    fn parse(v: &str) -> Option<Self> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "range" => Some(Self::Range),
+            "roundrobin" => Some(Self::RoundRobin),
+            "cooperative-sticky" => Some(Self::CooperativeSticky),
+            _ => None,
+        }
+    }
 }
 
 impl Config {
@@ -73,6 +116,8 @@ impl Config {
             shutdown_timeout: Duration::from_secs(20),
             retry: RetryPolicy::default(),
             stall_after: Duration::from_secs(60),
+            group_instance_id: None,
+            assignor: Assignor::Range,
         }
     }
 
@@ -86,6 +131,8 @@ impl Config {
     /// | `CONSUME_RDKAFKA_<NAME>` | librdkafka property `<name>` (lower-cased, `_` → `.`), e.g. `CONSUME_RDKAFKA_FETCH_MIN_BYTES` |
     /// | `CONSUME_BOOT_TIMEOUT_MS`, `CONSUME_DRAIN_TIMEOUT_MS`, `CONSUME_SHUTDOWN_TIMEOUT_MS` | timeouts |
     /// | `CONSUME_STALL_AFTER_MS` | [`Config::stall_after`] (default 60 000) |
+    /// | `CONSUME_GROUP_INSTANCE_ID` | [`Config::group_instance_id`] (static membership; e.g. the pod name) |
+    /// | `CONSUME_ASSIGNOR` | [`Config::assignor`]: `range` (default), `roundrobin`, `cooperative-sticky` |
     /// | `CONSUME_RETRY_MAX_ATTEMPTS`, `CONSUME_RETRY_BASE_MS`, `CONSUME_RETRY_CAP_MS` | retry policy |
     ///
     /// # Errors
@@ -110,6 +157,14 @@ impl Config {
         c.ssl_ca_location = get("KAFKA_SSL_CA_LOCATION");
         if let Some(id) = get("KAFKA_CLIENT_ID") {
             c.client_id = id;
+        }
+        c.group_instance_id = get("CONSUME_GROUP_INSTANCE_ID").map(|v| v.trim().to_owned());
+        if let Some(v) = get("CONSUME_ASSIGNOR") {
+            c.assignor = Assignor::parse(&v).ok_or_else(|| {
+                Error::Config(format!(
+                    "CONSUME_ASSIGNOR={v:?}: expected `range`, `roundrobin` or `cooperative-sticky`"
+                ))
+            })?;
         }
         for (k, v) in &vars {
             if let Some(prop) = k.strip_prefix("CONSUME_RDKAFKA_") {
@@ -216,10 +271,13 @@ impl Config {
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "1000")
             .set("auto.offset.reset", "earliest")
-            .set("partition.assignment.strategy", "range")
+            .set("partition.assignment.strategy", self.assignor.as_str())
             .set("enable.partition.eof", "false")
             .set("fetch.queue.backoff.ms", "50")
             .set("statistics.interval.ms", "1000");
+        if let Some(id) = &self.group_instance_id {
+            c.set("group.instance.id", format!("{id}-{handler}"));
+        }
         for (k, v) in &self.properties {
             c.set(k, v);
         }
@@ -279,6 +337,8 @@ impl fmt::Debug for Config {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("retry", &self.retry)
             .field("stall_after", &self.stall_after)
+            .field("group_instance_id", &self.group_instance_id)
+            .field("assignor", &self.assignor)
             .finish()
     }
 }
@@ -338,6 +398,28 @@ mod tests {
         let e = Config::from_vars(vars(&[("CONSUME_DRAIN_TIMEOUT_MS", "soon")])).expect_err("bad");
         assert!(e.to_string().contains("CONSUME_DRAIN_TIMEOUT_MS"), "{e}");
         assert!(Config::from_vars(vars(&[("CONSUME_RETRY_MAX_ATTEMPTS", "0")])).is_err());
+    }
+
+    #[test]
+    fn static_membership_and_the_assignor_come_from_the_environment() {
+        let c = Config::from_vars(vars(&[
+            ("CONSUME_GROUP_INSTANCE_ID", "training-7"),
+            ("CONSUME_ASSIGNOR", "Cooperative-Sticky"),
+        ]))
+        .expect("valid");
+        let cc = c.consumer_config("on_lecture", "g").expect("valid");
+        assert_eq!(cc.get("group.instance.id"), Some("training-7-on_lecture"));
+        assert_eq!(
+            cc.get("partition.assignment.strategy"),
+            Some("cooperative-sticky")
+        );
+        let plain = Config::new("b:9092")
+            .consumer_config("h", "g")
+            .expect("valid");
+        assert_eq!(plain.get("group.instance.id"), None);
+        assert_eq!(plain.get("partition.assignment.strategy"), Some("range"));
+        let e = Config::from_vars(vars(&[("CONSUME_ASSIGNOR", "sticky")])).expect_err("bad");
+        assert!(e.to_string().contains("CONSUME_ASSIGNOR"), "{e}");
     }
 
     #[test]

@@ -121,7 +121,7 @@ mod secret;
 pub mod shutdown;
 
 pub use batch::{Batch, BatchHandler};
-pub use config::Config;
+pub use config::{Assignor, Config};
 pub use options::{BatchOptions, DeadLetter, HandlerOptions};
 
 /// The dead-letter topic of a topic for a consumer group: `<topic>.<group>.dlq`.

@@ -78,6 +78,17 @@ impl Runtime {
                 .map_err(|e| Error::Config(e.to_string()))?;
             rt = rt.schema_registry(sr);
         }
+        rt.env_switches()
+    }
+
+    /// Applies the runtime's own switches from the environment (`CONSUME_HANDLERS`,
+    /// `CONSUME_DEAD_LETTERS=on|off`, `CONSUME_SCHEMA_CHECK=fail|warn|off`), for an
+    /// application that builds its [`Config`] and registry itself but keeps these variables.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for unparsable values (naming the variable).
+    pub fn env_switches(self) -> Result<Self, Error> {
+        let mut rt = self;
         if let Ok(v) = std::env::var("CONSUME_DEAD_LETTERS") {
             rt.dead_letters = match v.trim().to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" => true,

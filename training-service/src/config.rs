@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use consume_runtime::schema_registry::RegistryConfig;
-use consume_runtime::{Config, Runtime, SchemaCheck, Secret};
+use consume_runtime::{Config, Runtime, Secret};
 use training_service::api::Limits;
 use training_service::auth::{JwtConfig, JwtSecret};
 use training_service::store::Guard;
@@ -334,43 +334,10 @@ impl ConsumerArgs {
             .var("TRAINING_ATTENDANCE_TOPIC", &self.topics.attendance)
             .var("TRAINING_QUIZ_TOPIC", &self.topics.quiz)
             .var("TRAINING_GROUP", &self.group);
-        runtime_switches(rt)
+        // CONSUME_HANDLERS, CONSUME_DEAD_LETTERS and CONSUME_SCHEMA_CHECK, as the runtime reads them.
+        rt.env_switches()
+            .map_err(|e| invalid("CONSUME_*", e.to_string()))
     }
-}
-
-/// The runtime switches `Runtime::from_env` reads and `Runtime::new` does not
-/// (`CONSUME_HANDLERS`, `CONSUME_DEAD_LETTERS`, `CONSUME_SCHEMA_CHECK`), read the same way.
-fn runtime_switches(mut rt: Runtime) -> Result<Runtime, ConfigError> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    if let Some(v) = var("CONSUME_DEAD_LETTERS") {
-        rt = rt.dead_letters(match v.trim().to_ascii_lowercase().as_str() {
-            "on" | "true" | "1" => true,
-            "off" | "false" | "0" => false,
-            _ => {
-                return Err(invalid(
-                    "CONSUME_DEAD_LETTERS",
-                    format!("{v:?}: expected on or off"),
-                ));
-            }
-        });
-    }
-    if let Some(v) = var("CONSUME_SCHEMA_CHECK") {
-        rt = rt.schema_check(match v.trim() {
-            "fail" => SchemaCheck::Fail,
-            "warn" => SchemaCheck::Warn,
-            "off" => SchemaCheck::Off,
-            _ => {
-                return Err(invalid(
-                    "CONSUME_SCHEMA_CHECK",
-                    format!("{v:?}: expected fail, warn or off"),
-                ));
-            }
-        });
-    }
-    if let Some(sel) = var("CONSUME_HANDLERS") {
-        rt = rt.only(sel.split(',').map(str::trim).filter(|s| !s.is_empty()));
-    }
-    Ok(rt)
 }
 
 /// The HTTP listeners and their limits.
