@@ -13,8 +13,10 @@ use consume_tests::runtime::{Running, config};
 use consume_tests::{kafka, require, unique};
 
 /// (partition, offset) → the members that handled it.
+type Handled = BTreeMap<(i32, i64), Vec<String>>;
+
 #[derive(Clone, Default)]
-struct Ledger(Arc<Mutex<BTreeMap<(i32, i64), Vec<String>>>>);
+struct Ledger(Arc<Mutex<Handled>>);
 
 impl Ledger {
     fn len(&self) -> usize {
