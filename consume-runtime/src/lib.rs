@@ -60,6 +60,9 @@
 //! - **Metrics.** Recorded through the [`metrics`](https://docs.rs/metrics) facade: install
 //!   the exporter you use (e.g. `metrics-exporter-prometheus`) before [`Runtime::run`] and the
 //!   `consume_*` series join your own. The list: [`metrics`](crate::metrics).
+//! - **Traces.** Each record is handled in a `process` span with the messaging
+//!   semantic-convention fields; with the `otel` feature, W3C trace context crosses Kafka
+//!   ([`trace`](crate::trace)).
 //! - **Rebalance.** Before a partition is released, its worker finishes the message in hand
 //!   (bounded by `drain_timeout`) and stored offsets are committed synchronously.
 //!   The default assignor is eager `range`.
@@ -119,6 +122,7 @@ mod schema_check;
 pub mod schema_registry;
 mod secret;
 pub mod shutdown;
+pub mod trace;
 
 pub use batch::{Batch, BatchHandler};
 pub use config::{Assignor, Config};

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use rdkafka::message::{BorrowedMessage, Message as _};
+use tracing::Instrument as _;
 
 use super::partition::{Cursor, Exit, Mode, Partition};
 use super::settle::{Next, Settled, decide};
@@ -158,7 +159,11 @@ where
                     first.offset(),
                     last.offset(),
                 );
-                settle.guarded(handler.call_batch(batch, &d)).await
+                let span = crate::trace::process_batch(&d, n, settle.handler, settle.group);
+                settle
+                    .guarded(handler.call_batch(batch, &d))
+                    .instrument(span)
+                    .await
             }
         };
         let (why, error) = match decide(&outcome, attempt, &settle.retry) {

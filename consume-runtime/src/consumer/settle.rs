@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::error::{ErrorKind, HandlerError};
 use crate::extract::Delivery;
@@ -105,9 +106,23 @@ pub(crate) struct Settle<'a, D> {
 }
 
 impl<D: DeadLetters> Settle<'_, D> {
-    /// Runs `handler` on `d` until it settles, retrying in place. `poison`: the record made
-    /// the partition loop crash repeatedly; it is dead-lettered with that reason unrun.
+    /// Runs `handler` on `d` until it settles, retrying in place, inside the record's
+    /// `process` span (`trace.rs`). `poison`: the record made the partition loop crash
+    /// repeatedly; it is dead-lettered with that reason unrun.
     pub(crate) async fn message<H, A>(
+        &self,
+        handler: &H,
+        d: Delivery<'_>,
+        poison: Option<&str>,
+    ) -> Settled
+    where
+        H: Handler<A>,
+    {
+        let span = crate::trace::process(&d, self.handler, self.group);
+        self.attempts(handler, d, poison).instrument(span).await
+    }
+
+    async fn attempts<H, A>(
         &self,
         handler: &H,
         mut d: Delivery<'_>,

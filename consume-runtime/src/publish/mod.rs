@@ -13,6 +13,7 @@ use std::time::Duration;
 use apache_avro::writer::datum::GenericDatumWriter;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use serde::Serialize;
+use tracing::Instrument as _;
 
 pub use error::PublishError;
 
@@ -180,11 +181,19 @@ impl Publisher {
         value: Option<&[u8]>,
         headers: &[(&str, &[u8])],
     ) -> Result<Delivered, PublishError> {
+        let span = crate::trace::publish(topic);
+        let context = crate::trace::context_headers(&span, headers);
         let headers: Vec<(&[u8], Option<&[u8]>)> = headers
             .iter()
             .map(|(k, v)| (k.as_bytes(), Some(*v)))
+            .chain(
+                context
+                    .iter()
+                    .map(|(k, v)| (k.as_bytes(), Some(v.as_bytes()))),
+            )
             .collect();
         self.send_record(topic, key, value, &headers)
+            .instrument(span)
             .await
             .map_err(|e| PublishError::Delivery {
                 topic: topic.to_owned(),
