@@ -3,21 +3,26 @@
 //! dead-letter topic exists (created with the source topic's partition count if missing).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::error::RDKafkaErrorCode;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::oauth::{ClientAuth, OAuthBearer};
 use crate::registry::HandlerPlan;
 
-/// The boot probe's context: remembers the first error librdkafka reports.
+/// The boot probe's context: remembers the first error librdkafka reports, and serves
+/// OAUTHBEARER tokens.
 #[derive(Default)]
 struct ProbeContext {
     first_error: std::sync::Mutex<Option<String>>,
+    oauth: Option<OAuthBearer>,
+    /// Whether librdkafka asked for a token yet.
+    token_requested: AtomicBool,
 }
 
 impl ProbeContext {
@@ -27,6 +32,16 @@ impl ProbeContext {
 }
 
 impl rdkafka::client::ClientContext for ProbeContext {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(
+        &self,
+        _oauthbearer_config: Option<&str>,
+    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        self.token_requested.store(true, Ordering::SeqCst);
+        crate::oauth::generate(self.oauth.as_ref(), "boot-probe")
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         if let Ok(mut e) = self.first_error.lock() {
             e.get_or_insert_with(|| format!("{error}: {reason}"));
@@ -42,13 +57,25 @@ pub(crate) fn check_cluster(
     plans: &[Arc<HandlerPlan>],
     create: Option<i32>,
 ) -> Result<(), Error> {
+    let oauth = config.token_provider()?;
     let probe: BaseConsumer<ProbeContext> = config
         .client_config()
-        .create_with_context(ProbeContext::default())
+        .create_with_context(ProbeContext {
+            oauth: oauth.clone(),
+            ..ProbeContext::default()
+        })
         .map_err(|source| Error::Kafka {
             context: "creating the boot probe".to_owned(),
             source,
         })?;
+    if oauth.is_some() {
+        // librdkafka connects only once it has a token, and asks for it on the queue the
+        // probe serves: serve it before the metadata request.
+        let deadline = Instant::now() + config.boot_timeout;
+        while !probe.context().token_requested.load(Ordering::SeqCst) && Instant::now() < deadline {
+            let _ = probe.poll(Duration::from_millis(20));
+        }
+    }
     let metadata = probe
         .fetch_metadata(None, config.boot_timeout)
         .map_err(|e| {
@@ -107,18 +134,25 @@ pub(crate) fn check_cluster(
     if to_create.is_empty() {
         return Ok(());
     }
-    create_topics(config, &to_create)
+    create_topics(config, oauth, &to_create)
 }
 
-fn create_topics(config: &Config, topics: &[(String, i32)]) -> Result<(), Error> {
-    let admin: AdminClient<DefaultClientContext> =
-        config
-            .client_config()
-            .create()
-            .map_err(|source| Error::Kafka {
-                context: "creating the admin client".to_owned(),
-                source,
-            })?;
+fn create_topics(
+    config: &Config,
+    oauth: Option<OAuthBearer>,
+    topics: &[(String, i32)],
+) -> Result<(), Error> {
+    let admin: AdminClient<ClientAuth> = config
+        .client_config()
+        .create_with_context(ClientAuth::new(oauth.clone(), "boot-admin"))
+        .map_err(|source| Error::Kafka {
+            context: "creating the admin client".to_owned(),
+            source,
+        })?;
+    if let Some(oauth) = &oauth {
+        crate::oauth::set_initial_token(admin.inner(), oauth, "boot-admin")
+            .map_err(|e| Error::Config(format!("the admin client's OAUTHBEARER token: {e}")))?;
+    }
     let new: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|(t, n)| NewTopic::new(t, *n, TopicReplication::Fixed(-1)))

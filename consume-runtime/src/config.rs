@@ -7,6 +7,7 @@ use std::time::Duration;
 use rdkafka::config::ClientConfig;
 
 use crate::error::Error;
+use crate::oauth::OAuthBearer;
 use crate::retry::RetryPolicy;
 use crate::secret::{Secret, is_sensitive_property};
 
@@ -31,7 +32,10 @@ pub struct Config {
     pub brokers: String,
     /// `security.protocol` (`plaintext`, `ssl`, `sasl_plaintext`, `sasl_ssl`).
     pub security_protocol: Option<String>,
-    /// `sasl.mechanisms` (e.g. `SCRAM-SHA-512`).
+    /// `sasl.mechanisms` (e.g. `SCRAM-SHA-512`), or `AWS_MSK_IAM`: SASL/OAUTHBEARER with
+    /// AWS MSK IAM tokens (cargo feature `msk-iam`; `security.protocol` defaults to
+    /// `SASL_SSL`; the region comes from `KAFKA_MSK_IAM_REGION`, the brokers' host names,
+    /// `AWS_REGION` or `AWS_DEFAULT_REGION`; see `docs/msk-iam.md`).
     pub sasl_mechanism: Option<String>,
     /// `sasl.username`.
     pub sasl_username: Option<String>,
@@ -63,6 +67,9 @@ pub struct Config {
     pub group_instance_id: Option<String>,
     /// The partition assignor (`partition.assignment.strategy`).
     pub assignor: Assignor,
+    /// Where SASL/OAUTHBEARER tokens come from ([`Config::oauthbearer`]); unset with
+    /// `AWS_MSK_IAM`, the process's MSK IAM provider for the region is used.
+    pub oauthbearer: Option<OAuthBearer>,
 }
 
 /// How a group's partitions are assigned to its members.
@@ -118,6 +125,7 @@ impl Config {
             stall_after: Duration::from_secs(60),
             group_instance_id: None,
             assignor: Assignor::Range,
+            oauthbearer: None,
         }
     }
 
@@ -126,7 +134,7 @@ impl Config {
     /// | variable | setting |
     /// |---|---|
     /// | `KAFKA_BROKERS` | brokers (default `localhost:9092`) |
-    /// | `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL_CA_LOCATION` | security |
+    /// | `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL_CA_LOCATION` | security (`KAFKA_SASL_MECHANISM=AWS_MSK_IAM`: MSK IAM, see [`Config::sasl_mechanism`]) |
     /// | `KAFKA_CLIENT_ID` | client id prefix |
     /// | `CONSUME_RDKAFKA_<NAME>` | librdkafka property `<name>` (lower-cased, `_` → `.`), e.g. `CONSUME_RDKAFKA_FETCH_MIN_BYTES` |
     /// | `CONSUME_BOOT_TIMEOUT_MS`, `CONSUME_DRAIN_TIMEOUT_MS`, `CONSUME_SHUTDOWN_TIMEOUT_MS` | timeouts |
@@ -216,6 +224,40 @@ impl Config {
             .is_none_or(|v| v.trim() != "read_uncommitted")
     }
 
+    /// Authenticates with SASL/OAUTHBEARER tokens from `provider` (sets
+    /// [`Config::sasl_mechanism`] to `OAUTHBEARER`; set [`Config::security_protocol`] to
+    /// `sasl_ssl` or `sasl_plaintext`). Every client of the runtime asks it for tokens:
+    /// see [`oauth`](crate::oauth).
+    pub fn oauthbearer(mut self, provider: OAuthBearer) -> Self {
+        self.sasl_mechanism = Some("OAUTHBEARER".to_owned());
+        self.oauthbearer = Some(provider);
+        self
+    }
+
+    /// Whether the SASL mechanism is AWS MSK IAM.
+    fn msk_iam(&self) -> bool {
+        self.sasl_mechanism
+            .as_deref()
+            .is_some_and(crate::oauth::is_msk_iam)
+    }
+
+    /// The OAUTHBEARER token provider of every client: [`Config::oauthbearer`], else with
+    /// `AWS_MSK_IAM` the MSK IAM provider for the brokers' region.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for `AWS_MSK_IAM` without the `msk-iam` feature or without a region.
+    pub(crate) fn token_provider(&self) -> Result<Option<OAuthBearer>, Error> {
+        if let Some(p) = &self.oauthbearer {
+            return Ok(Some(p.clone()));
+        }
+        if self.msk_iam() {
+            return crate::oauth::msk_iam_for(&self.brokers)
+                .map(Some)
+                .map_err(Error::Config);
+        }
+        Ok(None)
+    }
+
     /// Sets a librdkafka property (passthrough).
     pub fn property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.properties.insert(name.into(), value.into());
@@ -228,17 +270,25 @@ impl Config {
     pub(crate) fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers);
+        let msk_iam = self.msk_iam();
         if let Some(v) = &self.security_protocol {
             c.set("security.protocol", v);
+        } else if msk_iam {
+            c.set("security.protocol", "SASL_SSL");
         }
-        if let Some(v) = &self.sasl_mechanism {
-            c.set("sasl.mechanisms", v);
-        }
-        if let Some(v) = &self.sasl_username {
-            c.set("sasl.username", v);
-        }
-        if let Some(v) = &self.sasl_password {
-            c.set("sasl.password", v.expose());
+        if msk_iam {
+            // MSK IAM is OAUTHBEARER with tokens from the provider; no user or password.
+            c.set("sasl.mechanisms", "OAUTHBEARER");
+        } else {
+            if let Some(v) = &self.sasl_mechanism {
+                c.set("sasl.mechanisms", v);
+            }
+            if let Some(v) = &self.sasl_username {
+                c.set("sasl.username", v);
+            }
+            if let Some(v) = &self.sasl_password {
+                c.set("sasl.password", v.expose());
+            }
         }
         if let Some(v) = &self.ssl_ca_location {
             c.set("ssl.ca.location", v);
@@ -339,6 +389,7 @@ impl fmt::Debug for Config {
             .field("stall_after", &self.stall_after)
             .field("group_instance_id", &self.group_instance_id)
             .field("assignor", &self.assignor)
+            .field("oauthbearer", &self.oauthbearer)
             .finish()
     }
 }
@@ -420,6 +471,44 @@ mod tests {
         assert_eq!(plain.get("partition.assignment.strategy"), Some("range"));
         let e = Config::from_vars(vars(&[("CONSUME_ASSIGNOR", "sticky")])).expect_err("bad");
         assert!(e.to_string().contains("CONSUME_ASSIGNOR"), "{e}");
+    }
+
+    #[test]
+    fn aws_msk_iam_is_oauthbearer_over_sasl_ssl() {
+        let c = Config::from_vars(vars(&[
+            (
+                "KAFKA_BROKERS",
+                "b-1.demo.x1.c2.kafka.eu-west-1.amazonaws.com:9098",
+            ),
+            ("KAFKA_SASL_MECHANISM", "AWS_MSK_IAM"),
+            ("KAFKA_SASL_USERNAME", "ignored"),
+        ]))
+        .expect("valid");
+        let cc = c.client_config();
+        assert_eq!(cc.get("sasl.mechanisms"), Some("OAUTHBEARER"));
+        assert_eq!(cc.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(cc.get("sasl.username"), None);
+        let consumer = c.consumer_config("h", "g").expect("valid");
+        assert_eq!(consumer.get("sasl.mechanisms"), Some("OAUTHBEARER"));
+        let provider = c.token_provider();
+        #[cfg(feature = "msk-iam")]
+        {
+            let p = provider.expect("a provider").expect("MSK IAM");
+            let shown = format!("{p:?}");
+            assert!(shown.contains("MSK IAM (eu-west-1"), "{shown}");
+        }
+        #[cfg(not(feature = "msk-iam"))]
+        {
+            let e = provider.expect_err("needs the feature");
+            assert!(e.to_string().contains("msk-iam"), "{e}");
+        }
+        // Other mechanisms have no provider unless one is set in code.
+        assert!(
+            Config::new("b:9092")
+                .token_provider()
+                .expect("ok")
+                .is_none()
+        );
     }
 
     #[test]

@@ -110,6 +110,7 @@ pub mod extract;
 pub mod failpoint;
 mod handler;
 pub mod metrics;
+pub mod oauth;
 mod options;
 mod outcome;
 mod placeholder;

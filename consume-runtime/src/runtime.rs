@@ -280,6 +280,7 @@ impl Runtime {
                     stall_after: self.config.stall_after,
                     read_committed: self.config.read_committed(),
                 },
+                oauth: self.config.token_provider()?,
             };
             let member = member::connect(&spec)?;
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Starts one Apache Kafka KRaft node (broker + controller) on loopback:
-#   PLAINTEXT 127.0.0.1:9092, SASL_SSL (SCRAM-SHA-512) 127.0.0.1:9094, controller 127.0.0.1:9093.
+#   PLAINTEXT 127.0.0.1:9092, SASL_SSL (SCRAM-SHA-512) 127.0.0.1:9094, controller 127.0.0.1:9093,
+#   SASL_PLAINTEXT (OAUTHBEARER, unsecured JWT validator) 127.0.0.1:9096 (infra/kafka/ports.sh).
 # On first start it generates a throwaway CA, the broker's certificate and SCRAM test users,
 # and formats the log directory. Idempotent: does nothing when our broker already runs.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 STATE="$INFRA_STATE/kafka"
 CERTS="$STATE/certs"
@@ -18,7 +20,7 @@ L4J=(-Dlog4j2.configurationFile="$INFRA_DIR/kafka/log4j2.properties" -Dkafka.log
 if pid_alive "$PIDFILE"; then
   exit 0
 fi
-for p in $KAFKA_PORT $KAFKA_CONTROLLER_PORT $KAFKA_SASL_PORT; do ensure_port_free "$p" kafka; done
+for p in $KAFKA_PORT $KAFKA_CONTROLLER_PORT $KAFKA_SASL_PORT $KAFKA_OAUTH_PORT; do ensure_port_free "$p" kafka; done
 mkdir -p "$STATE" "$CERTS"
 
 # Throwaway CA and a broker certificate for localhost / 127.0.0.1.
@@ -62,9 +64,9 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT,OAUTH://127.0.0.1:$KAFKA_OAUTH_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT,OAUTH://127.0.0.1:$KAFKA_OAUTH_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,OAUTH:SASL_PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$DATA
 num.network.threads=2
@@ -84,6 +86,12 @@ log.segment.bytes=104857600
 sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+# OAUTH: OAUTHBEARER with the unsecured validator (accepts an unsigned JWT with sub/exp;
+# refuses expired ones). Re-authentication is enforced (KIP-368): a connection's session
+# ends when its token expires, so a client keeps working only by refreshing its token.
+listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER
+listener.name.oauth.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker";
+listener.name.oauth.oauthbearer.connections.max.reauth.ms=3600000
 ssl.keystore.type=PEM
 ssl.keystore.location=$CERTS/broker-keystore.pem
 ssl.client.auth=none
@@ -99,14 +107,15 @@ if [ ! -f "$DATA/meta.properties" ]; then
     >>"$INFRA_LOGS/kafka-format.log" 2>&1 || die "formatting Kafka storage failed; see $INFRA_LOGS/kafka-format.log"
 fi
 
-log "starting Kafka $KAFKA_VERSION (PLAINTEXT :$KAFKA_PORT, SASL_SSL :$KAFKA_SASL_PORT)"
+log "starting Kafka $KAFKA_VERSION (PLAINTEXT :$KAFKA_PORT, SASL_SSL :$KAFKA_SASL_PORT, OAUTHBEARER :$KAFKA_OAUTH_PORT)"
 start_daemon kafka "$LOGFILE" java -Xms512m -Xmx1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
   -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
   "${L4J[@]}" -cp "$CP" kafka.Kafka "$CONF"
 
 kafka_ready() {
   pid_alive "$PIDFILE" || return 2
-  grep -q 'Kafka Server started' "$LOGFILE" && port_listening "$KAFKA_PORT" && port_listening "$KAFKA_SASL_PORT"
+  grep -q 'Kafka Server started' "$LOGFILE" && port_listening "$KAFKA_PORT" && port_listening "$KAFKA_SASL_PORT" \
+    && port_listening "$KAFKA_OAUTH_PORT"
 }
 deadline=$((SECONDS + 120))
 until kafka_ready; do

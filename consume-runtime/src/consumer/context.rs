@@ -22,6 +22,7 @@ use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
 
 use crate::metrics::HandlerMetrics;
+use crate::oauth::OAuthBearer;
 
 /// What the callbacks hand over to the partition table.
 pub(crate) trait PartitionHooks: Send + Sync {
@@ -51,6 +52,8 @@ pub(crate) struct RuntimeContext {
     name: Arc<str>,
     metrics: Arc<HandlerMetrics>,
     hooks: OnceLock<Arc<dyn PartitionHooks>>,
+    /// SASL/OAUTHBEARER tokens (served on the control thread's polls).
+    oauth: Option<OAuthBearer>,
 }
 
 impl RuntimeContext {
@@ -59,7 +62,14 @@ impl RuntimeContext {
             name,
             metrics,
             hooks: OnceLock::new(),
+            oauth: None,
         }
+    }
+
+    /// Where the consumer's OAUTHBEARER tokens come from.
+    pub(crate) fn with_oauth(mut self, oauth: Option<OAuthBearer>) -> Self {
+        self.oauth = oauth;
+        self
     }
 
     /// Connects the callbacks to the partition table (once, right after the consumer exists).
@@ -89,6 +99,16 @@ impl RuntimeContext {
 }
 
 impl ClientContext for RuntimeContext {
+    // Consulted only under `sasl.mechanisms=OAUTHBEARER`, on the control thread's polls.
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(
+        &self,
+        _oauthbearer_config: Option<&str>,
+    ) -> Result<rdkafka::client::OAuthToken, Box<dyn std::error::Error>> {
+        crate::oauth::generate(self.oauth.as_ref(), &self.name)
+    }
+
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
         let handler = &*self.name;
         match level {

@@ -32,6 +32,8 @@ pub(crate) struct MemberSpec {
     pub(crate) drain_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) monitor: MonitorSettings,
+    /// SASL/OAUTHBEARER token provider, if any.
+    pub(crate) oauth: Option<crate::oauth::OAuthBearer>,
 }
 
 /// A connected member: its consumer and its partition table.
@@ -45,7 +47,8 @@ pub(crate) fn connect(spec: &MemberSpec) -> Result<Member, Error> {
     let ctx = RuntimeContext::new(
         Arc::clone(&spec.shared.name),
         Arc::clone(&spec.shared.metrics),
-    );
+    )
+    .with_oauth(spec.oauth.clone());
     let consumer: BaseConsumer<RuntimeContext> =
         spec.config
             .create_with_context(ctx)

@@ -19,6 +19,7 @@ pub use error::PublishError;
 
 use crate::avro::{self, AvroSchema, wire};
 use crate::config::Config;
+use crate::oauth::ClientAuth;
 use crate::schema_registry::SchemaRegistry;
 
 /// The publisher's `message.max.bytes` unless configured: the broker's default largest
@@ -80,8 +81,12 @@ impl Publisher {
         if !config.properties.contains_key("message.max.bytes") {
             c.set("message.max.bytes", PRODUCER_MAX_RECORD_BYTES.to_string());
         }
-        let producer: FutureProducer = c
-            .create()
+        let oauth = config
+            .token_provider()
+            .map_err(|e| PublishError::Client(e.to_string()))?;
+        let context = ClientAuth::new(oauth, format!("{}-publisher", config.client_id));
+        let producer: FutureProducer<ClientAuth> = c
+            .create_with_context(context)
             .map_err(|e| PublishError::Client(e.to_string()))?;
         Ok(Self {
             producer: Arc::new(Flushing(producer)),
@@ -268,7 +273,7 @@ impl Publisher {
 }
 
 /// The producer, flushed before it is dropped (rdkafka's own drop purges what is queued).
-struct Flushing(FutureProducer);
+struct Flushing(FutureProducer<ClientAuth>);
 
 impl Drop for Flushing {
     fn drop(&mut self) {
