@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the servers need, skipping whatever is already in place:
 #  - Kafka's and Apicurio Registry's jars from Maven Central (infra/kafka/pom.xml),
-#  - the FerretDB launcher, built from the Go module proxy (infra/ferretdb/).
+#  - the FerretDB launcher, built from the Go module proxy (infra/ferretdb/),
+#  - the mongo-java-server launcher, built with Maven from Maven Central (infra/mongo-java-server/).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -38,5 +39,20 @@ install_ferretdb() {
   mv "$bin.tmp" "$bin"
 }
 
+install_mongo_java_server() {
+  local src="$INFRA_DIR/mongo-java-server" jar="$MONGO_JAVA_SERVER_DIR/mongo-java-server-launcher.jar"
+  if [ -f "$jar" ] && [ "$jar" -nt "$src/pom.xml" ] \
+     && [ -z "$(find "$src/src" -newer "$jar" -print -quit)" ]; then
+    return 0
+  fi
+  log "building the mongo-java-server $MONGO_JAVA_SERVER_VERSION launcher with Maven (first time: a minute)"
+  local mlog="$INFRA_LOGS/mongo-java-server-build.log"
+  if ! mvn -B -q -f "$src/pom.xml" package >"$mlog" 2>&1; then
+    die "building the mongo-java-server launcher failed; see $mlog"
+  fi
+  touch "$jar"
+}
+
 install_jars
 install_ferretdb
+install_mongo_java_server

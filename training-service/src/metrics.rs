@@ -7,7 +7,7 @@
 //! | `training_events_duplicate_total` | counter | events whose `event_id` was already counted |
 //! | `training_batches_total` | counter | batches applied to the store |
 //! | `training_event_visible_latency_seconds` | histogram | from the event's Kafka timestamp to its store write returning |
-//! | `training_store_commands_total{store}` | counter | database commands (round trips) issued by the store |
+//! | `training_store_commands_total{store,command}` | counter | database commands (round trips) issued by the store, by name (`find`, `getMore`, `update`, `insert`, `delete`, `aggregate`, `other`; the memory store: `call`) |
 //! | `training_store_document_writes_total{store}` | counter | documents inserted or updated by the store |
 //! | `training_store_bucket_cache_total{store,result}` | counter | bucket-cache lookups (`hit`: written without a read) |
 //!
@@ -135,7 +135,14 @@ pub fn record_visible_latency_ms(ms: u64) {
 fn record_store(store: &dyn Store) {
     let ops = store.ops();
     let kind = store.kind();
-    counter!(STORE_COMMANDS, "store" => kind).absolute(ops.commands);
+    if ops.by_command.total() == 0 {
+        // No database (the memory store): one series of its calls.
+        counter!(STORE_COMMANDS, "store" => kind, "command" => "call").absolute(ops.commands);
+    } else {
+        for (name, n) in ops.by_command.iter() {
+            counter!(STORE_COMMANDS, "store" => kind, "command" => name).absolute(n);
+        }
+    }
     counter!(STORE_DOCUMENT_WRITES, "store" => kind).absolute(ops.document_writes);
     counter!(STORE_BUCKET_CACHE, "store" => kind, "result" => "hit").absolute(ops.cache_hits);
     counter!(STORE_BUCKET_CACHE, "store" => kind, "result" => "miss").absolute(ops.cache_misses);
@@ -172,7 +179,7 @@ mod tests {
         );
         assert!(text.contains("# TYPE training_event_visible_latency_seconds histogram"));
         assert!(
-            text.contains("training_store_commands_total{store=\"memory\"} 0"),
+            text.contains("training_store_commands_total{store=\"memory\",command=\"call\"} 0"),
             "{text}"
         );
     }

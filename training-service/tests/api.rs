@@ -536,7 +536,7 @@ async fn probes_and_metrics_are_on_the_admin_router_only() {
     )
     .expect("utf-8");
     assert!(
-        text.contains("training_store_commands_total{store=\"memory\"} "),
+        text.contains("training_store_commands_total{store=\"memory\",command=\"call\"} "),
         "{text}"
     );
     assert!(

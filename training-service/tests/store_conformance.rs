@@ -1,5 +1,6 @@
-//! One conformance suite, run against both stores: the in-memory store and the MongoDB store
-//! (against FerretDB from `infra/up`; a test fails, never skips, when it is down).
+//! One conformance suite, run against both stores: the in-memory store and the MongoDB store on
+//! both MongoDB-wire servers of `infra/up` (FerretDB with the `_id`-only guard, mongo-java-server
+//! with the version guard); a test fails, never skips, when its server is down.
 
 mod common;
 
@@ -319,24 +320,24 @@ macro_rules! conformance {
                 }
             )*
         }
-        mod mongo {
+        /// FerretDB, with the guard it gets (`_id` only: its updates are not atomic).
+        mod ferretdb {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let store = super::mongo_store().await;
+                    let store = super::Server::FerretDb.store().await;
                     super::$name(&store).await;
                     let _ = store.database().drop().await;
                 }
             )*
         }
-        /// The same against FerretDB with the `{_id, v}` version guard that MongoDB uses.
-        mod mongo_version_guard {
+        /// mongo-java-server, with the guard it gets (the `{_id, v}` version guard, as MongoDB:
+        /// its single-document updates are atomic).
+        mod mongo_java_server {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let store = super::mongo_store()
-                        .await
-                        .with_guard(training_service::store::Guard::Version);
+                    let store = super::Server::MongoJavaServer.store().await;
                     super::$name(&store).await;
                     let _ = store.database().drop().await;
                 }

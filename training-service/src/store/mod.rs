@@ -180,7 +180,12 @@ pub struct ApplyReport {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpsSnapshot {
     /// Commands sent to the database (round trips: `find`, `getMore`, `update`, `aggregate`, …).
+    /// The MongoDB store counts them with the driver's command monitoring (every
+    /// `CommandStarted` event, whoever issued it); the memory store counts its calls.
     pub commands: u64,
+    /// [`OpsSnapshot::commands`] by command name (the MongoDB store; zeros in the memory store).
+    #[serde(default)]
+    pub by_command: CommandCounts,
     /// Documents inserted or updated.
     pub document_writes: u64,
     /// Buckets found in the store's bucket cache (no read needed), if it has one.
@@ -199,6 +204,7 @@ impl OpsSnapshot {
             document_writes: self.document_writes.saturating_sub(earlier.document_writes),
             cache_hits: self.cache_hits.saturating_sub(earlier.cache_hits),
             cache_misses: self.cache_misses.saturating_sub(earlier.cache_misses),
+            by_command: self.by_command.since(earlier.by_command),
         }
     }
 
@@ -212,24 +218,110 @@ impl OpsSnapshot {
     }
 }
 
+/// Database commands by name: the ones the MongoDB store sends, and `other` for the rest
+/// (`buildInfo`, `createIndexes`, `ping`, `killCursors`, `endSessions`, a test's own, …). A
+/// fixed set, so that it can be exported as a label without unbounded cardinality.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommandCounts {
+    /// `find` (reading bucket versions, totals, snapshots).
+    pub find: u64,
+    /// `getMore` (a reply continued in another batch).
+    pub get_more: u64,
+    /// `update` (bucket writes: one command carries many statements).
+    pub update: u64,
+    /// `insert`.
+    pub insert: u64,
+    /// `delete`.
+    pub delete: u64,
+    /// `aggregate` (course listings).
+    pub aggregate: u64,
+    /// Any other command.
+    pub other: u64,
+}
+
+impl CommandCounts {
+    /// The counter a command name belongs to.
+    fn slot(name: &str) -> usize {
+        match name {
+            "find" => 0,
+            "getMore" => 1,
+            "update" => 2,
+            "insert" => 3,
+            "delete" => 4,
+            "aggregate" => 5,
+            _ => 6,
+        }
+    }
+
+    /// `(command name, count)` pairs, in a fixed order (`other` last).
+    pub fn iter(&self) -> [(&'static str, u64); 7] {
+        [
+            ("find", self.find),
+            ("getMore", self.get_more),
+            ("update", self.update),
+            ("insert", self.insert),
+            ("delete", self.delete),
+            ("aggregate", self.aggregate),
+            ("other", self.other),
+        ]
+    }
+
+    /// The sum of every counter.
+    pub fn total(&self) -> u64 {
+        self.iter().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Counters since `earlier`.
+    pub fn since(self, earlier: CommandCounts) -> CommandCounts {
+        CommandCounts {
+            find: self.find.saturating_sub(earlier.find),
+            get_more: self.get_more.saturating_sub(earlier.get_more),
+            update: self.update.saturating_sub(earlier.update),
+            insert: self.insert.saturating_sub(earlier.insert),
+            delete: self.delete.saturating_sub(earlier.delete),
+            aggregate: self.aggregate.saturating_sub(earlier.aggregate),
+            other: self.other.saturating_sub(earlier.other),
+        }
+    }
+}
+
 /// Thread-safe counters behind [`OpsSnapshot`].
 #[derive(Debug, Default)]
 pub(crate) struct OpsCounter {
     commands: AtomicU64,
     writes: AtomicU64,
+    /// By [`CommandCounts::slot`].
+    by_command: [AtomicU64; 7],
 }
 
 impl OpsCounter {
+    /// One call of the memory store (no database, no name).
     pub(crate) fn command(&self) {
+        self.commands.fetch_add(1, Ordering::Relaxed);
+    }
+    /// One database command, by name (from the driver's command monitoring).
+    pub(crate) fn named_command(&self, name: &str) {
+        self.by_command[CommandCounts::slot(name)].fetch_add(1, Ordering::Relaxed);
         self.commands.fetch_add(1, Ordering::Relaxed);
     }
     pub(crate) fn writes(&self, n: u64) {
         self.writes.fetch_add(n, Ordering::Relaxed);
     }
     pub(crate) fn snapshot(&self) -> OpsSnapshot {
+        let n = |i: usize| self.by_command[i].load(Ordering::Relaxed);
         OpsSnapshot {
             commands: self.commands.load(Ordering::Relaxed),
             document_writes: self.writes.load(Ordering::Relaxed),
+            by_command: CommandCounts {
+                find: n(0),
+                get_more: n(1),
+                update: n(2),
+                insert: n(3),
+                delete: n(4),
+                aggregate: n(5),
+                other: n(6),
+            },
             ..OpsSnapshot::default()
         }
     }

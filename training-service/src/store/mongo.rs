@@ -1,5 +1,6 @@
-//! The MongoDB store (tested against FerretDB 1.24 on SQLite). Design and limits:
-//! `docs/training-storage.md`.
+//! The MongoDB store (tested against FerretDB 1.24 on SQLite with the `_id`-only guard, and
+//! mongo-java-server 1.47 with the version guard; no real MongoDB runs here). Design and limits:
+//! `docs/training-storage.md`; the servers: `docs/mongodb-servers.md`.
 //!
 //! One document per bucket (learner, course, day, source), `_id` `"{learner}|{course}|{day}|{source}"`:
 //!
@@ -77,7 +78,8 @@ fn totals_projection() -> Document {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guard {
     /// Filter `{_id, v}`: a compare-and-set on the version (MongoDB, where `_id` is indexed in
-    /// any filter and single-document updates are atomic).
+    /// any filter and single-document updates are atomic; mongo-java-server, whose updates are
+    /// atomic too, and whose launcher in `infra/` plans such a filter on the `_id` index).
     Version,
     /// Filter `{_id}` only (FerretDB: it pushes a filter down to SQLite only when it is exactly
     /// `{_id: <string>}`, and scans the whole collection otherwise; its updates are not atomic
@@ -116,9 +118,10 @@ impl MongoStore {
         }
         let ops = Arc::new(OpsCounter::default());
         let counter = Arc::clone(&ops);
+        // Counted, not derived: every command the driver starts (retries included), by name.
         opts.command_event_handler = Some(EventHandler::callback(move |ev: CommandEvent| {
-            if matches!(ev, CommandEvent::Started(_)) {
-                counter.command();
+            if let CommandEvent::Started(started) = ev {
+                counter.named_command(&started.command_name);
             }
         }));
         let client = Client::with_options(opts)?;
@@ -221,7 +224,9 @@ impl MongoStore {
                 .buckets
                 .find(doc! { "_id": { "$in": chunk.to_vec() } })
                 .projection(doc! { "v": 1, "ids": 1 })
-                .batch_size(u32::try_from(chunk.len()).unwrap_or(u32::MAX))
+                // One more than can match: a reply that fills its batch exactly leaves the
+                // cursor open (FerretDB, MongoDB), which costs an empty `getMore` (counted).
+                .batch_size(u32::try_from(chunk.len() + 1).unwrap_or(u32::MAX))
                 .await?;
             while let Some(d) = cursor.try_next().await? {
                 let (id, v, ids) = versions_of(&d)?;

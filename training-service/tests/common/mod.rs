@@ -8,7 +8,7 @@ use std::time::Duration;
 use training_service::domain::{
     AttendanceChecked, AttendanceKind, LectureProgress, QuizSubmitted, RefinedEvent,
 };
-use training_service::store::{MemoryStore, MongoStore};
+use training_service::store::{Guard, MemoryStore, MongoStore};
 
 /// 2026-03-10T00:00:00Z (09:00 in Seoul).
 pub const DAY0: i64 = 1_773_100_800_000;
@@ -98,10 +98,88 @@ pub fn memory_store() -> MemoryStore {
     MemoryStore::new()
 }
 
-/// The MongoDB URI of the test server (`MONGODB_URI`, default: FerretDB from `infra/up`).
+/// The MongoDB-wire servers of `infra/up` the MongoDB store is tested on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// FerretDB 1.24 on SQLite (`127.0.0.1:27017`, or `MONGODB_URI`): the `_id`-only guard.
+    FerretDb,
+    /// mongo-java-server 1.47 on H2 (`127.0.0.1:27018`, or `MONGO_JAVA_SERVER_URI`): atomic
+    /// single-document updates, so the version guard (what MongoDB gets).
+    MongoJavaServer,
+}
+
+impl Server {
+    /// Both servers, FerretDB first.
+    pub const ALL: [Server; 2] = [Server::FerretDb, Server::MongoJavaServer];
+
+    /// The connection string.
+    pub fn uri(self) -> String {
+        match self {
+            Server::FerretDb => std::env::var("MONGODB_URI")
+                .unwrap_or_else(|_| "mongodb://127.0.0.1:27017/?directConnection=true".to_owned()),
+            Server::MongoJavaServer => std::env::var("MONGO_JAVA_SERVER_URI")
+                .unwrap_or_else(|_| "mongodb://127.0.0.1:27018/?directConnection=true".to_owned()),
+        }
+    }
+
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::FerretDb => "FerretDB",
+            Server::MongoJavaServer => "mongo-java-server",
+        }
+    }
+
+    /// The guard the store chooses on it by itself (`TRAINING_MONGO_GUARD=auto`).
+    pub fn guard(self) -> Guard {
+        match self {
+            Server::FerretDb => Guard::IdOnly,
+            Server::MongoJavaServer => Guard::Version,
+        }
+    }
+
+    /// Fails (never skips) when the server is down, naming `infra/up`.
+    pub fn require(self) {
+        let uri = self.uri();
+        let addr = host_port(&uri);
+        let reachable = addr.to_socket_addrs().ok().is_some_and(|mut addrs| {
+            addrs.any(|sa| TcpStream::connect_timeout(&sa, Duration::from_secs(2)).is_ok())
+        });
+        assert!(
+            reachable,
+            "{} is not reachable at {uri}: start it with `infra/up`",
+            self.name()
+        );
+    }
+
+    /// A MongoStore on a fresh database of this server, with the guard it chooses itself.
+    pub async fn store(self) -> MongoStore {
+        self.store_on(&unique_db()).await
+    }
+
+    /// A MongoStore on database `db` of this server (another writer, when `db` is in use).
+    pub async fn store_on(self, db: &str) -> MongoStore {
+        self.require();
+        let uri = self.uri();
+        let store = MongoStore::connect(&uri, db).await.unwrap_or_else(|e| {
+            panic!(
+                "{} is not reachable at {uri}: start it with `infra/up` ({e})",
+                self.name()
+            )
+        });
+        assert_eq!(
+            store.guard(),
+            self.guard(),
+            "{} got an unexpected guard",
+            self.name()
+        );
+        store
+    }
+}
+
+/// The MongoDB URI of FerretDB (`MONGODB_URI`, default: FerretDB from `infra/up`).
 pub fn mongodb_uri() -> String {
-    std::env::var("MONGODB_URI")
-        .unwrap_or_else(|_| "mongodb://127.0.0.1:27017/?directConnection=true".to_owned())
+    Server::FerretDb.uri()
 }
 
 fn host_port(uri: &str) -> String {
@@ -111,15 +189,7 @@ fn host_port(uri: &str) -> String {
 
 /// Fails (never skips) when FerretDB is down.
 pub fn require_ferretdb() {
-    let uri = mongodb_uri();
-    let addr = host_port(&uri);
-    let reachable = addr.to_socket_addrs().ok().is_some_and(|mut addrs| {
-        addrs.any(|sa| TcpStream::connect_timeout(&sa, Duration::from_secs(2)).is_ok())
-    });
-    assert!(
-        reachable,
-        "FerretDB is not reachable at {uri}: start it with `infra/up`"
-    );
+    Server::FerretDb.require();
 }
 
 /// A database name unique to this process and call.
@@ -136,13 +206,7 @@ pub fn unique_db() -> String {
     )
 }
 
-/// A MongoStore on a fresh database of the test server.
+/// A MongoStore on a fresh database of FerretDB.
 pub async fn mongo_store() -> MongoStore {
-    require_ferretdb();
-    let uri = mongodb_uri();
-    MongoStore::connect(&uri, &unique_db())
-        .await
-        .unwrap_or_else(|e| {
-            panic!("FerretDB is not reachable at {uri}: start it with `infra/up` ({e})")
-        })
+    Server::FerretDb.store().await
 }
