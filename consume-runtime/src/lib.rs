@@ -123,6 +123,8 @@ mod schema_check;
 pub mod schema_registry;
 mod secret;
 pub mod shutdown;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod trace;
 
 pub use batch::{Batch, BatchHandler};
