@@ -219,6 +219,7 @@ async fn learner_response_has_the_contract_shape() {
     assert_eq!(v["total_seconds"], 100 + 10 + 7);
     assert_eq!(v["credited_seconds"], 117);
     assert!(v["updated_at"].is_string());
+    assert!(v["last_event_at"].is_string());
     let c1 = &v["courses"][0];
     assert_eq!(c1["course_id"], "c1");
     for f in [
@@ -236,6 +237,9 @@ async fn learner_response_has_the_contract_shape() {
         assert!(c1["days"][0][f].is_u64(), "{f}");
     }
     assert_eq!(c1["days"][0]["attended"], false);
+    for f in ["check_in", "identity_verified", "check_out"] {
+        assert!(c1["days"][0][f].is_boolean(), "{f}");
+    }
 }
 
 #[tokio::test]
@@ -252,7 +256,7 @@ async fn unknown_learner_gets_zeros() {
         v,
         json!({
             "learner_id": "new-person", "total_seconds": 0, "credited_seconds": 0,
-            "courses": [], "updated_at": null
+            "courses": [], "updated_at": null, "last_event_at": null
         })
     );
 }

@@ -10,7 +10,8 @@ use common::*;
 use training_service::domain::{AttendanceKind, LearnerTraining, RefinedEvent, Totals};
 use training_service::store::{MAX_PAGE, Store};
 
-/// Every learner's API view from the store equals the ground truth (ignoring `updated_at`).
+/// Every learner's API view from the store equals the ground truth (ignoring `updated_at`;
+/// `last_event_at` and the days' attendance flags included).
 async fn assert_matches(store: &dyn Store, truth: &Totals) {
     let mut learners: BTreeSet<String> = truth.learners().into_iter().collect();
     learners.insert("nobody".to_owned());
@@ -20,6 +21,7 @@ async fn assert_matches(store: &dyn Store, truth: &Totals) {
             assert_eq!(got.updated_at, None, "{l}");
         } else {
             assert!(got.updated_at.is_some(), "{l}: updated_at is set");
+            assert!(got.last_event_at.is_some(), "{l}: last_event_at is set");
         }
         got.updated_at = None;
         assert_eq!(got, truth.learner_training(&l), "learner {l}");
@@ -148,7 +150,41 @@ async fn attended_needs_check_in_and_identity(store: &dyn Store) {
     assert_eq!(c1.attended_days, 1);
     assert!(c1.days[0].attended);
     assert!(!c1.days[1].attended);
+    // What is missing on the day that is not attended: the identity verification.
+    assert!(c1.days[1].check_in && !c1.days[1].identity_verified);
+    assert!(c1.days[0].check_out && !c1.days[1].check_out);
     assert_eq!(v.courses[1].attended_days, 0);
+    assert!(!v.courses[1].days[0].check_in && v.courses[1].days[0].identity_verified);
+}
+
+/// `last_event_at` is the newest `occurred_at` of the learner's counted events, whatever the
+/// order they arrive in, in any course or source; duplicates and older events do not move it.
+async fn last_event_at_is_the_newest_counted_occurred_at(store: &dyn Store) {
+    let newest = DAY0 + DAY_MS + 1_234;
+    store
+        .apply(&[quiz("n1", "l1", "c2", 30, newest)])
+        .await
+        .expect("apply");
+    let older = [
+        lecture("o1", "l1", "c1", 100, DAY0),
+        attendance("o2", "l1", "c1", AttendanceKind::CheckIn, DAY0 + 7),
+        quiz("n1", "l1", "c2", 30, newest),
+    ];
+    store.apply(&older).await.expect("apply");
+    store
+        .apply(&[lecture("x1", "l2", "c1", 5, newest + 99)])
+        .await
+        .expect("apply");
+    let v = store.learner_training("l1").await.expect("read");
+    assert_eq!(v.last_event_at.as_deref(), Some("2026-03-11T00:00:01.234Z"));
+    assert_eq!(v.total_seconds, 130);
+    let truth =
+        Totals::from_events(
+            older
+                .iter()
+                .chain(&[lecture("x1", "l2", "c1", 5, newest + 99)]),
+        );
+    assert_matches(store, &truth).await;
 }
 
 async fn days_turn_at_15_00_utc(store: &dyn Store) {
@@ -354,6 +390,7 @@ conformance!(
     concurrent_topics_write_disjoint_buckets,
     daily_cap_is_28800,
     attended_needs_check_in_and_identity,
+    last_event_at_is_the_newest_counted_occurred_at,
     days_turn_at_15_00_utc,
     course_learners_paginate_by_learner_id,
     unknown_learner_gets_zeros,

@@ -3,6 +3,8 @@
 //! `total_seconds` = lecture + quiz seconds; `credited_seconds = min(total_seconds, 28800)`
 //! per day; a day is attended when it has both a `CHECK_IN` and an `IDENTITY_VERIFIED`.
 //! Course and learner totals are sums over days, so the cap applies to each day separately.
+//! `last_event_at` is the newest `occurred_at` among counted events (any source): what the
+//! dashboard's "last counted activity" shows.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -52,13 +54,17 @@ pub struct DayTotals {
     pub identity_verified: bool,
     /// Distinct events counted.
     pub events: u64,
+    /// The newest `occurred_at` (ms since the epoch) among the counted events; `None` if none.
+    #[serde(default)]
+    pub last_event_at: Option<i64>,
 }
 
 impl DayTotals {
     /// Counts one event (the caller guarantees it was not counted before).
-    pub fn add(&mut self, source: &Source) {
+    pub fn add(&mut self, event: &RefinedEvent) {
         self.events += 1;
-        match source {
+        self.last_event_at = self.last_event_at.max(Some(event.occurred_at));
+        match &event.source {
             Source::Lecture { seconds, .. } => self.lecture_seconds += u64::from(*seconds),
             Source::Quiz { seconds, .. } => self.quiz_seconds += u64::from(*seconds),
             Source::Attendance { kind } => match kind {
@@ -77,6 +83,7 @@ impl DayTotals {
         self.check_out |= other.check_out;
         self.identity_verified |= other.identity_verified;
         self.events += other.events;
+        self.last_event_at = self.last_event_at.max(other.last_event_at);
     }
 
     /// Lecture + quiz seconds.
@@ -106,6 +113,12 @@ pub struct DayTraining {
     pub credited_seconds: u64,
     /// Checked in and identity verified.
     pub attended: bool,
+    /// A `CHECK_IN` was seen (with `identity_verified`: says what is missing for attendance).
+    pub check_in: bool,
+    /// An `IDENTITY_VERIFIED` was seen.
+    pub identity_verified: bool,
+    /// A `CHECK_OUT` was seen (not needed for attendance).
+    pub check_out: bool,
 }
 
 /// One learner's course in the API (`courses[]` of `GET /v1/learners/{id}/training`).
@@ -135,6 +148,7 @@ struct Sums {
     lecture: u64,
     quiz: u64,
     attended: u64,
+    last_event_at: Option<i64>,
     days: Vec<DayTraining>,
 }
 
@@ -146,11 +160,15 @@ fn sum_days<'a>(days: impl IntoIterator<Item = (&'a str, &'a DayTotals)>) -> Sum
         s.lecture += t.lecture_seconds;
         s.quiz += t.quiz_seconds;
         s.attended += u64::from(t.attended());
+        s.last_event_at = s.last_event_at.max(t.last_event_at);
         s.days.push(DayTraining {
             date: day.to_owned(),
             total_seconds: t.total_seconds(),
             credited_seconds: t.credited_seconds(),
             attended: t.attended(),
+            check_in: t.check_in,
+            identity_verified: t.identity_verified,
+            check_out: t.check_out,
         });
     }
     s.days.sort_by(|a, b| a.date.cmp(&b.date));
@@ -163,7 +181,10 @@ impl CourseTraining {
         course_id: &str,
         days: impl IntoIterator<Item = (&'a str, &'a DayTotals)>,
     ) -> Self {
-        let s = sum_days(days);
+        Self::from_sums(course_id, sum_days(days))
+    }
+
+    fn from_sums(course_id: &str, s: Sums) -> Self {
         Self {
             course_id: course_id.to_owned(),
             total_seconds: s.total,
@@ -189,6 +210,9 @@ pub struct LearnerTraining {
     pub courses: Vec<CourseTraining>,
     /// When the store last changed this learner's totals (RFC 3339, UTC); `null` if never.
     pub updated_at: Option<String>,
+    /// The newest `occurred_at` among this learner's counted events (RFC 3339, UTC, ms);
+    /// `null` if none. Unlike `updated_at` it is part of the totals (the same after a replay).
+    pub last_event_at: Option<String>,
 }
 
 impl LearnerTraining {
@@ -202,9 +226,14 @@ impl LearnerTraining {
         for (course, day, t) in days {
             by_course.entry(course).or_default().push((day, t));
         }
+        let mut last_event_at = None;
         let courses: Vec<CourseTraining> = by_course
             .into_iter()
-            .map(|(c, days)| CourseTraining::from_days(c, days))
+            .map(|(c, days)| {
+                let s = sum_days(days);
+                last_event_at = last_event_at.max(s.last_event_at);
+                CourseTraining::from_sums(c, s)
+            })
             .collect();
         Self {
             learner_id: learner_id.to_owned(),
@@ -212,6 +241,7 @@ impl LearnerTraining {
             credited_seconds: courses.iter().map(|c| c.credited_seconds).sum(),
             courses,
             updated_at: updated_at_ms.map(rfc3339_utc),
+            last_event_at: last_event_at.map(rfc3339_utc),
         }
     }
 
@@ -293,7 +323,7 @@ impl Totals {
 
     /// Counts one event (no duplicate check).
     pub fn add(&mut self, e: &RefinedEvent) {
-        self.days.entry(DayKey::of(e)).or_default().add(&e.source);
+        self.days.entry(DayKey::of(e)).or_default().add(e);
     }
 
     /// The learner's view (zeros if unknown); `updated_at` is left `null`.

@@ -66,7 +66,7 @@ impl MemoryStore {
             let mut changed = false;
             for e in batch {
                 if bucket.ids.insert(e.event_id.clone()) {
-                    bucket.totals.add(&e.source);
+                    bucket.totals.add(e);
                     bucket.events.push(e.clone());
                     report.applied += 1;
                     changed = true;

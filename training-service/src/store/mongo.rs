@@ -7,7 +7,8 @@
 //! ```text
 //! { _id, learner_id, course_id, day, source: "lecture"|"quiz"|"attendance",
 //!   v: <version>, n: <events>, seconds: <sum>, check_in, check_out, identity_verified,
-//!   updated_at: <ms>, ids: [event_id, …], events: [{event_id, occurred_at, seconds, …}, …] }
+//!   updated_at: <ms>, last_event_at: <newest occurred_at, ms>,
+//!   ids: [event_id, …], events: [{event_id, occurred_at, seconds, …}, …] }
 //! ```
 //!
 //! `apply` reads the touched buckets' `ids` and `v` in one `find`, drops the events already
@@ -71,6 +72,7 @@ fn totals_projection() -> Document {
     doc! {
         "learner_id": 1, "course_id": 1, "day": 1, "source": 1, "n": 1, "seconds": 1,
         "check_in": 1, "check_out": 1, "identity_verified": 1, "updated_at": 1,
+        "last_event_at": 1,
     }
 }
 
@@ -442,6 +444,7 @@ fn statement(
     now: i64,
 ) -> Document {
     let seconds: i64 = fresh.iter().map(|e| i64::from(e.seconds())).sum();
+    let newest = fresh.iter().map(|e| e.occurred_at).max().unwrap_or(0);
     let mut set = doc! { "updated_at": now };
     for e in fresh {
         if let Source::Attendance { kind } = &e.source {
@@ -466,6 +469,7 @@ fn statement(
             "$inc": { "v": 1_i64, "n": fresh.len() as i64, "seconds": seconds },
             "$push": { "ids": { "$each": ids }, "events": { "$each": docs } },
             "$set": set,
+            "$max": { "last_event_at": newest },
         },
         // A guard that does not match makes the upsert insert a second `_id`: error 11000,
         // reported per statement, which tells exactly which bucket to retry. Without a
@@ -575,6 +579,9 @@ fn bucket_totals(d: &Document) -> Result<(DayKey, DayTotals), StoreError> {
         check_out: d.get_bool("check_out").unwrap_or(false),
         identity_verified: d.get_bool("identity_verified").unwrap_or(false),
         events: u64::try_from(int(d, "n")).unwrap_or(0),
+        last_event_at: d
+            .contains_key("last_event_at")
+            .then(|| int(d, "last_event_at")),
         ..DayTotals::default()
     };
     match source_kind(d)? {
