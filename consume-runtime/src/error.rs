@@ -239,6 +239,9 @@ pub enum Error {
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The AsyncAPI document could not be built or written (the message names the handler).
+    #[error("AsyncAPI export: {0}")]
+    AsyncApi(String),
     /// librdkafka refused to create a client or failed an operation.
     #[error("Kafka client error ({context}): {source}")]
     Kafka {

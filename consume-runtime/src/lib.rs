@@ -60,6 +60,10 @@
 //! - **Metrics.** Recorded through the [`metrics`](https://docs.rs/metrics) facade: install
 //!   the exporter you use (e.g. `metrics-exporter-prometheus`) before [`Runtime::run`] and the
 //!   `consume_*` series join your own. The list: [`metrics`](crate::metrics).
+//! - **AsyncAPI.** [`Runtime::asyncapi`] (or [`asyncapi()`]) describes every handler as an
+//!   AsyncAPI 3.0 document, JSON or YAML: a channel per topic, a `receive` operation per
+//!   handler with its group, Avro payload schemas (JSON Schemas with the `schemars`
+//!   feature), dead-letter topics as `send` operations ([`asyncapi`](mod@crate::asyncapi)).
 //! - **Traces.** Each record is handled in a `process` span with the messaging
 //!   semantic-convention fields; with the `otel` feature, W3C trace context crosses Kafka
 //!   ([`trace`](crate::trace)).
@@ -100,6 +104,7 @@
 //! }
 //! ```
 
+pub mod asyncapi;
 pub mod avro;
 mod batch;
 mod boot;
@@ -127,6 +132,7 @@ pub mod shutdown;
 pub mod testing;
 pub mod trace;
 
+pub use asyncapi::document as asyncapi;
 pub use batch::{Batch, BatchHandler};
 pub use config::{Assignor, Config};
 pub use options::{BatchOptions, DeadLetter, HandlerOptions};

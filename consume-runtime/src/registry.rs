@@ -118,6 +118,31 @@ pub(crate) fn plan(
     dead_letters: bool,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Arc<HandlerPlan>>, Error> {
+    let plans = resolve(regs, selectors, dead_letters, lookup)?;
+    // Every `State<T>` is provided.
+    for p in &plans {
+        for (id, type_name, hint) in p.handler.requirements().states {
+            if !state.contains(id) {
+                return Err(Error::MissingState {
+                    handler: p.name.clone(),
+                    at: p.location.clone(),
+                    type_name,
+                    hint,
+                });
+            }
+        }
+    }
+    Ok(plans.into_iter().map(Arc::new).collect())
+}
+
+/// [`plan`] without the state check: what the handlers are, not whether they can run (the
+/// AsyncAPI export needs no state).
+pub(crate) fn resolve(
+    regs: &[&Registration],
+    selectors: &[String],
+    dead_letters: bool,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<HandlerPlan>, Error> {
     // Names are unique (they select handlers and label metrics).
     let mut by_name: BTreeMap<&str, &Registration> = BTreeMap::new();
     for r in regs {
@@ -236,21 +261,7 @@ pub(crate) fn plan(
             }
         }
     }
-
-    // Every `State<T>` is provided.
-    for p in &plans {
-        for (id, type_name, hint) in p.handler.requirements().states {
-            if !state.contains(id) {
-                return Err(Error::MissingState {
-                    handler: p.name.clone(),
-                    at: p.location.clone(),
-                    type_name,
-                    hint,
-                });
-            }
-        }
-    }
-    Ok(plans.into_iter().map(Arc::new).collect())
+    Ok(plans)
 }
 
 /// Options that contradict each other or the handler's shape (the macro prevents these; a

@@ -187,8 +187,46 @@ impl Runtime {
             &self.selectors,
             &self.state,
             self.dead_letters,
-            &|k| self.vars.get(k).cloned().or_else(|| std::env::var(k).ok()),
+            &|k| self.var_value(k),
         )
+    }
+
+    /// The AsyncAPI 3.0 document of the handlers this runtime would run: topics, groups and
+    /// dead-letter topics resolved as [`Runtime::plan`] resolves them (placeholders, handler
+    /// filter, dead-letter switch), without connecting to anything and without needing the
+    /// handlers' state. See [`asyncapi`](mod@crate::asyncapi).
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), consume_runtime::Error> {
+    /// use consume_runtime::{asyncapi::Info, Runtime};
+    /// let doc = Runtime::from_env()?.asyncapi(&Info::new("billing", "1.4.0"))?;
+    /// println!("{}", doc.to_yaml()?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// What [`Runtime::plan`] reports, except missing state; an `Avro<T>` schema that is not
+    /// JSON.
+    pub fn asyncapi(
+        &self,
+        info: &crate::asyncapi::Info,
+    ) -> Result<crate::asyncapi::AsyncApi, Error> {
+        let regs = self
+            .registrations
+            .clone()
+            .unwrap_or_else(registry::registrations);
+        let plans = registry::resolve(&regs, &self.selectors, self.dead_letters, &|k| {
+            self.var_value(k)
+        })?;
+        crate::asyncapi::document(&plans, info)
+    }
+
+    /// A placeholder's value: [`Runtime::var`], else the environment.
+    fn var_value(&self, name: &str) -> Option<String> {
+        self.vars
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully (a second signal exits at

@@ -4,6 +4,7 @@
 //! Every test first calls one of the [`require`] functions: when a server is down the test
 //! fails at once with a message naming the command that starts it, never skips.
 
+pub mod asyncapi;
 pub mod endpoints;
 pub mod interop;
 pub mod kafka;

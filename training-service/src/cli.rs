@@ -1,9 +1,9 @@
-//! The command line: `training-service [serve | demo | simulate | reconcile]`; without a
-//! command, the demo. The settings themselves live in `config.rs`.
+//! The command line: `training-service [serve | demo | simulate | reconcile | asyncapi]`;
+//! without a command, the demo. The settings themselves live in `config.rs`.
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::config::{DemoArgs, LogArgs, ReconcileArgs, ServeArgs, SimulateArgs};
+use crate::config::{AsyncApiArgs, DemoArgs, LogArgs, ReconcileArgs, ServeArgs, SimulateArgs};
 
 /// Every learner's training time, exact and in real time: consumes learners' activity from
 /// Kafka, stores it in MongoDB, serves the totals over HTTP with a live dashboard.
@@ -35,6 +35,9 @@ pub(crate) enum Command {
     /// Recompute every total from the stored events and compare with the stored totals;
     /// exit 1 on any difference.
     Reconcile(ReconcileArgs),
+    /// Print the AsyncAPI 3.0 document of the service's consumers: topics, consumer groups,
+    /// Avro schemas and dead-letter topics. Connects to nothing.
+    Asyncapi(AsyncApiArgs),
 }
 
 impl Cli {
@@ -92,6 +95,7 @@ mod tests {
             &["serve", "--max-connections", "0"],
             &["serve", "--jwt-leeway-s", "600"],
             &["demo", "--header-read-timeout-ms", "-5"],
+            &["asyncapi", "--format", "xml"],
         ] {
             let e = Cli::try_parse_from(
                 std::iter::once("training-service").chain(args.iter().copied()),

@@ -296,10 +296,10 @@ impl Topics {
     }
 }
 
-/// The consumers and the store writer.
+/// What the handlers subscribe to: the topics and the consumer-group prefix.
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Consumers")]
-pub(crate) struct ConsumerArgs {
+pub(crate) struct Subscriptions {
     #[command(flatten)]
     pub(crate) topics: Topics,
     /// Consumer-group prefix (`<prefix>.<topic kind>`).
@@ -310,6 +310,28 @@ pub(crate) struct ConsumerArgs {
         default_value = "training-hours"
     )]
     pub(crate) group: String,
+}
+
+impl Subscriptions {
+    /// `rt` with the handlers' placeholders (`${TRAINING_*_TOPIC}`, `${TRAINING_GROUP}`) given
+    /// from these settings, and the runtime's `CONSUME_HANDLERS`, `CONSUME_DEAD_LETTERS` and
+    /// `CONSUME_SCHEMA_CHECK`, as the runtime reads them.
+    fn apply(&self, rt: Runtime) -> Result<Runtime, ConfigError> {
+        rt.var("TRAINING_LECTURE_TOPIC", &self.topics.lecture)
+            .var("TRAINING_ATTENDANCE_TOPIC", &self.topics.attendance)
+            .var("TRAINING_QUIZ_TOPIC", &self.topics.quiz)
+            .var("TRAINING_GROUP", &self.group)
+            .env_switches()
+            .map_err(|e| invalid("CONSUME_*", e.to_string()))
+    }
+}
+
+/// The consumers and the store writer.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Consumers")]
+pub(crate) struct ConsumerArgs {
+    #[command(flatten)]
+    pub(crate) subscriptions: Subscriptions,
     /// Shortest time between two store calls (fewer database commands vs lower latency).
     #[arg(long = "write-interval-ms", env = "TRAINING_WRITE_INTERVAL_MS", value_name = "MS",
           default_value_t = 12, value_parser = clap::value_parser!(u64).range(0..=60_000))]
@@ -321,22 +343,14 @@ impl ConsumerArgs {
         Duration::from_millis(self.write_interval_ms)
     }
 
-    /// A runtime over `config` with the registry and the handlers' placeholders
-    /// (`${TRAINING_*_TOPIC}`, `${TRAINING_GROUP}`) given from these settings.
+    /// A runtime over `config` with the registry and the subscriptions' settings.
     pub(crate) fn runtime(
         &self,
         config: Config,
         registry: consume_runtime::SchemaRegistry,
     ) -> Result<Runtime, ConfigError> {
-        let rt = Runtime::new(config)
-            .schema_registry(registry)
-            .var("TRAINING_LECTURE_TOPIC", &self.topics.lecture)
-            .var("TRAINING_ATTENDANCE_TOPIC", &self.topics.attendance)
-            .var("TRAINING_QUIZ_TOPIC", &self.topics.quiz)
-            .var("TRAINING_GROUP", &self.group);
-        // CONSUME_HANDLERS, CONSUME_DEAD_LETTERS and CONSUME_SCHEMA_CHECK, as the runtime reads them.
-        rt.env_switches()
-            .map_err(|e| invalid("CONSUME_*", e.to_string()))
+        self.subscriptions
+            .apply(Runtime::new(config).schema_registry(registry))
     }
 }
 
@@ -580,6 +594,33 @@ pub(crate) struct DemoArgs {
     #[arg(long = "token-ttl-s", env = "TRAINING_DEMO_TOKEN_TTL_S", value_name = "SECONDS",
           default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
     pub(crate) token_ttl_s: u64,
+}
+
+/// `asyncapi`'s settings.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct AsyncApiArgs {
+    #[command(flatten)]
+    subscriptions: Subscriptions,
+    /// `json` or `yaml`.
+    #[arg(long = "format", value_enum, default_value = "json")]
+    pub(crate) document_format: DocumentFormat,
+}
+
+/// How the AsyncAPI document is written.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocumentFormat {
+    /// Pretty-printed JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+impl AsyncApiArgs {
+    /// A runtime that only describes the handlers: it is never run, so it has no Kafka
+    /// settings, no schema registry and no handler state.
+    pub(crate) fn describing_runtime(&self) -> Result<Runtime, ConfigError> {
+        self.subscriptions.apply(Runtime::new(Config::new("")))
+    }
 }
 
 /// `simulate`'s settings.

@@ -74,6 +74,10 @@ impl<T: TrainingEvent> FromMessage for Refined<T> {
 
     fn requirements(r: &mut Requirements) {
         Avro::<T>::requirements(r);
+        r.describe_key(serde_json::json!({
+            "type": "string",
+            "description": "The event's learner_id (one partition, hence one writer, per learner)."
+        }));
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
             tracing::warn!(%addr, "the demo listens beyond this machine; its tokens are printed below");
         }
     }
-    let topics = &args.consumers.topics;
+    let topics = &args.consumers.subscriptions.topics;
     let cluster = MockCluster::new(1).map_err(|e| format!("starting the mock cluster: {e}"))?;
     for t in topics.all() {
         cluster

@@ -21,12 +21,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use consume_runtime::asyncapi::Info;
 use consume_runtime::{Publisher, SchemaRegistry};
 use training_service::auth::Verifier;
 use training_service::store::{MemoryStore, MongoStore, Store};
 
 use cli::{Cli, Command};
-use config::{ConfigError, MongoConfig, ReconcileArgs, ServeArgs, SimulateArgs};
+use config::{
+    AsyncApiArgs, ConfigError, DocumentFormat, MongoConfig, ReconcileArgs, ServeArgs, SimulateArgs,
+};
 
 /// How a command failed.
 enum Failure {
@@ -61,6 +64,7 @@ async fn main() -> ExitCode {
         Command::Demo(args) => ("demo", demo::run(args).await.map_err(Failure::Run)),
         Command::Simulate(args) => ("simulate", simulate(*args).await),
         Command::Reconcile(args) => return reconcile(args).await,
+        Command::Asyncapi(args) => ("asyncapi", asyncapi(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,6 +150,27 @@ async fn simulate(args: SimulateArgs) -> Result<(), Failure> {
             .map(|p| format!("; truth in {}", p.display()))
             .unwrap_or_default()
     );
+    Ok(())
+}
+
+/// Prints the AsyncAPI document of the consumers, with the topics and groups these settings
+/// give them.
+fn asyncapi(args: &AsyncApiArgs) -> Result<(), Failure> {
+    let info = Info::new("training-service", env!("CARGO_PKG_VERSION")).description(
+        "Keeps every learner's cumulative training time exact and in real time: one batch \
+         handler per event topic, each in its own consumer group, decoding Avro through the \
+         schema registry; invalid events are dead-lettered with the reason and never counted.",
+    );
+    let doc = args
+        .describing_runtime()?
+        .asyncapi(&info)
+        .map_err(|e| e.to_string())?;
+    let text = match args.document_format {
+        DocumentFormat::Json => doc.to_json(),
+        DocumentFormat::Yaml => doc.to_yaml(),
+    }
+    .map_err(|e| e.to_string())?;
+    println!("{text}");
     Ok(())
 }
 

@@ -33,6 +33,72 @@ use crate::extract::Delivery;
 use crate::metrics::HandlerMetrics;
 use crate::publish::Publisher;
 
+/// The headers a dead letter carries besides the record's own, with what each holds; the
+/// AsyncAPI export documents dead letters from this table.
+pub(crate) const HEADERS: &[(&str, &str)] = &[
+    (ORIGINAL_TOPIC, "The topic the record was read from."),
+    (
+        ORIGINAL_PARTITION,
+        "Its partition: a 4-byte big-endian signed integer.",
+    ),
+    (
+        ORIGINAL_OFFSET,
+        "Its offset: an 8-byte big-endian signed integer.",
+    ),
+    (
+        ORIGINAL_TIMESTAMP,
+        "Its timestamp in milliseconds since the epoch (-1: none): an 8-byte big-endian \
+         signed integer.",
+    ),
+    (ORIGINAL_TIMESTAMP_TYPE, "`CreateTime`."),
+    (
+        ORIGINAL_GROUP,
+        "The consumer group that failed to handle it.",
+    ),
+    (
+        EXCEPTION_FQCN,
+        "Why it failed for good and the error's kind, e.g. `permanent error: Permanent`.",
+    ),
+    (EXCEPTION_MESSAGE, "The error, as text."),
+    (HANDLER, "The handler that failed."),
+    (
+        ATTEMPTS,
+        "How many times the handler was called, in decimal.",
+    ),
+    (
+        VALUE_DROPPED,
+        "Only when the broker refused the whole record: why; the value is then left out.",
+    ),
+    (
+        ORIGINAL_VALUE_SIZE,
+        "With `consume-value-dropped`: the value's size in bytes, in decimal (-1: null).",
+    ),
+    (
+        ORIGINAL_KEY_SIZE,
+        "Only when the record without its value was refused too: the key's size in bytes, in \
+         decimal (-1: null); key and original headers are then left out.",
+    ),
+    (
+        ORIGINAL_HEADER_COUNT,
+        "With `consume-original-key-size`: how many headers the record had, in decimal.",
+    ),
+];
+
+const ORIGINAL_TOPIC: &str = "kafka_dlt-original-topic";
+const ORIGINAL_PARTITION: &str = "kafka_dlt-original-partition";
+const ORIGINAL_OFFSET: &str = "kafka_dlt-original-offset";
+const ORIGINAL_TIMESTAMP: &str = "kafka_dlt-original-timestamp";
+const ORIGINAL_TIMESTAMP_TYPE: &str = "kafka_dlt-original-timestamp-type";
+const ORIGINAL_GROUP: &str = "kafka_dlt-original-consumer-group";
+const EXCEPTION_FQCN: &str = "kafka_dlt-exception-fqcn";
+const EXCEPTION_MESSAGE: &str = "kafka_dlt-exception-message";
+const HANDLER: &str = "consume-handler";
+const ATTEMPTS: &str = "consume-attempts";
+const VALUE_DROPPED: &str = "consume-value-dropped";
+const ORIGINAL_VALUE_SIZE: &str = "consume-original-value-size";
+const ORIGINAL_KEY_SIZE: &str = "consume-original-key-size";
+const ORIGINAL_HEADER_COUNT: &str = "consume-original-header-count";
+
 /// The dead-letter topic of `topic` for `group` (the default route).
 pub(crate) fn dead_letter_topic(topic: &str, group: &str) -> String {
     format!("{topic}.{group}.dlq")
@@ -97,7 +163,14 @@ impl DeadLetters for Route {
         let mut refused: Option<String> = None;
         let mut wait = Duration::from_millis(100);
         loop {
-            let ours = self.headers(d, failure, shape, refused.as_deref());
+            let ours = headers(
+                &self.handler,
+                &self.group,
+                d,
+                failure,
+                shape,
+                refused.as_deref(),
+            );
             let original = (shape != Shape::Bare)
                 .then(|| d.headers().iter())
                 .into_iter()
@@ -153,65 +226,71 @@ impl DeadLetters for Route {
     }
 }
 
-impl Route {
-    /// Our headers for `d` in `shape`.
-    fn headers(
-        &self,
-        d: &Delivery<'_>,
-        failure: Failure<'_>,
-        shape: Shape,
-        refused: Option<&str>,
-    ) -> Vec<(&'static str, Vec<u8>)> {
-        let timestamp = d.timestamp().to_millis().unwrap_or(-1);
-        let mut h = vec![
-            ("kafka_dlt-original-topic", d.topic().as_bytes().to_vec()),
-            (
-                "kafka_dlt-original-partition",
-                d.partition().to_be_bytes().to_vec(),
-            ),
-            (
-                "kafka_dlt-original-offset",
-                d.offset().to_be_bytes().to_vec(),
-            ),
-            (
-                "kafka_dlt-original-timestamp",
-                timestamp.to_be_bytes().to_vec(),
-            ),
-            ("kafka_dlt-original-timestamp-type", b"CreateTime".to_vec()),
-            (
-                "kafka_dlt-original-consumer-group",
-                self.group.as_bytes().to_vec(),
-            ),
-            (
-                "kafka_dlt-exception-fqcn",
-                format!("{}: {:?}", failure.why, failure.error.kind()).into_bytes(),
-            ),
-            (
-                "kafka_dlt-exception-message",
-                failure.error.to_string().into_bytes(),
-            ),
-            ("consume-handler", self.handler.as_bytes().to_vec()),
-            (
-                "consume-attempts",
-                failure.attempts.to_string().into_bytes(),
-            ),
-        ];
-        if shape != Shape::Whole {
-            let size = d.payload().map_or(-1, |v| v.len() as i64);
-            h.push((
-                "consume-value-dropped",
-                refused.unwrap_or("refused").as_bytes().to_vec(),
-            ));
-            h.push(("consume-original-value-size", size.to_string().into_bytes()));
-        }
-        if shape == Shape::Bare {
-            let key = d.key().map_or(-1, |k| k.len() as i64);
-            h.push(("consume-original-key-size", key.to_string().into_bytes()));
-            h.push((
-                "consume-original-header-count",
-                d.headers().len().to_string().into_bytes(),
-            ));
-        }
-        h
+/// Our headers for `d` in `shape`.
+fn headers(
+    handler: &str,
+    group: &str,
+    d: &Delivery<'_>,
+    failure: Failure<'_>,
+    shape: Shape,
+    refused: Option<&str>,
+) -> Vec<(&'static str, Vec<u8>)> {
+    let timestamp = d.timestamp().to_millis().unwrap_or(-1);
+    let mut h = vec![
+        (ORIGINAL_TOPIC, d.topic().as_bytes().to_vec()),
+        (ORIGINAL_PARTITION, d.partition().to_be_bytes().to_vec()),
+        (ORIGINAL_OFFSET, d.offset().to_be_bytes().to_vec()),
+        (ORIGINAL_TIMESTAMP, timestamp.to_be_bytes().to_vec()),
+        (ORIGINAL_TIMESTAMP_TYPE, b"CreateTime".to_vec()),
+        (ORIGINAL_GROUP, group.as_bytes().to_vec()),
+        (
+            EXCEPTION_FQCN,
+            format!("{}: {:?}", failure.why, failure.error.kind()).into_bytes(),
+        ),
+        (EXCEPTION_MESSAGE, failure.error.to_string().into_bytes()),
+        (HANDLER, handler.as_bytes().to_vec()),
+        (ATTEMPTS, failure.attempts.to_string().into_bytes()),
+    ];
+    if shape != Shape::Whole {
+        let size = d.payload().map_or(-1, |v| v.len() as i64);
+        h.push((
+            VALUE_DROPPED,
+            refused.unwrap_or("refused").as_bytes().to_vec(),
+        ));
+        h.push((ORIGINAL_VALUE_SIZE, size.to_string().into_bytes()));
+    }
+    if shape == Shape::Bare {
+        let key = d.key().map_or(-1, |k| k.len() as i64);
+        h.push((ORIGINAL_KEY_SIZE, key.to_string().into_bytes()));
+        h.push((
+            ORIGINAL_HEADER_COUNT,
+            d.headers().len().to_string().into_bytes(),
+        ));
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{HandlerError, StateMap};
+
+    #[test]
+    fn every_header_is_documented_and_every_documented_header_is_sent() {
+        let topic: Arc<str> = Arc::from("t");
+        let state = StateMap::new();
+        let d = Delivery::new(&topic, 0, 7, Some(b"k"), Some(b"v"), &state);
+        let error = HandlerError::permanent("bad");
+        let failure = Failure {
+            error: &error,
+            attempts: 1,
+            why: "permanent error",
+        };
+        let sent: Vec<&str> = headers("h", "g", &d, failure, Shape::Bare, Some("too large"))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let documented: Vec<&str> = HEADERS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(sent, documented);
     }
 }

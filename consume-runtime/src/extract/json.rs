@@ -2,7 +2,7 @@
 
 use serde::de::DeserializeOwned;
 
-use super::{Delivery, FromMessage, Rejection};
+use super::{Delivery, FromMessage, Rejection, Requirements};
 
 /// The message value decoded from JSON into `T`. A value that is not valid JSON for `T`, or
 /// a tombstone (null value), is a permanent rejection.
@@ -17,7 +17,7 @@ use super::{Delivery, FromMessage, Rejection};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
-impl<T: DeserializeOwned + Send> FromMessage for Json<T> {
+impl<T: DeserializeOwned + Send + 'static> FromMessage for Json<T> {
     async fn from_message(d: &Delivery<'_>) -> Result<Self, Rejection> {
         let bytes = d
             .payload()
@@ -25,6 +25,10 @@ impl<T: DeserializeOwned + Send> FromMessage for Json<T> {
         serde_json::from_slice(bytes)
             .map(Json)
             .map_err(|e| Rejection::permanent("Json", e))
+    }
+
+    fn requirements(r: &mut Requirements) {
+        r.describe_json_value::<T>();
     }
 }
 

@@ -1,6 +1,8 @@
 //! [`Key<T>`]: the message key.
 
-use super::{Delivery, FromMessage, Rejection};
+use serde_json::{Value, json};
+
+use super::{Delivery, FromMessage, Rejection, Requirements};
 
 /// The message key as `T`: `String` (UTF-8), `Vec<u8>`, or `Option<_>` of either to accept
 /// null keys. A null key for a non-`Option` type, or a key that is not UTF-8 for `String`,
@@ -12,6 +14,9 @@ pub struct Key<T = String>(pub T);
 pub trait KeyType: Sized + Send {
     /// Decodes the key (`None`: the message has a null key).
     fn from_key(bytes: Option<&[u8]>) -> Result<Self, Rejection>;
+
+    /// The key's JSON Schema, for the AsyncAPI document.
+    fn json_schema() -> Value;
 }
 
 impl KeyType for String {
@@ -21,6 +26,10 @@ impl KeyType for String {
             .map(str::to_owned)
             .map_err(|e| Rejection::permanent("Key", e))
     }
+
+    fn json_schema() -> Value {
+        json!({ "type": "string" })
+    }
 }
 
 impl KeyType for Vec<u8> {
@@ -28,6 +37,10 @@ impl KeyType for Vec<u8> {
         bytes
             .map(<[u8]>::to_vec)
             .ok_or_else(|| Rejection::permanent("Key", "the message has a null key"))
+    }
+
+    fn json_schema() -> Value {
+        json!({ "type": "string", "contentEncoding": "binary", "description": "bytes" })
     }
 }
 
@@ -38,11 +51,19 @@ impl<T: KeyType> KeyType for Option<T> {
             Some(_) => T::from_key(bytes).map(Some),
         }
     }
+
+    fn json_schema() -> Value {
+        json!({ "anyOf": [T::json_schema(), { "type": "null" }] })
+    }
 }
 
 impl<T: KeyType> FromMessage for Key<T> {
     async fn from_message(d: &Delivery<'_>) -> Result<Self, Rejection> {
         T::from_key(d.key()).map(Key)
+    }
+
+    fn requirements(r: &mut Requirements) {
+        r.describe_key(T::json_schema());
     }
 }
 

@@ -110,6 +110,10 @@ pub struct Requirements {
     pub(crate) states: Vec<(TypeId, &'static str, &'static str)>,
     /// Avro reader types: (type name, reader schema), checked against the registry at boot.
     pub(crate) avro_readers: Vec<(&'static str, &'static str)>,
+    /// JSON value types: (type, type name), for the AsyncAPI document's payload schemas.
+    pub(crate) json_values: Vec<(TypeId, &'static str)>,
+    /// JSON Schemas of the message key, for the AsyncAPI document.
+    pub(crate) keys: Vec<serde_json::Value>,
 }
 
 impl Requirements {
@@ -122,6 +126,20 @@ impl Requirements {
     /// checks at boot that the latest writer schema of each topic resolves to it.
     pub fn require_avro_reader(&mut self, type_name: &'static str, schema: &'static str) {
         self.avro_readers.push((type_name, schema));
+    }
+
+    /// Declares that the handler reads the message value as JSON of type `T`. Documentation
+    /// only: the AsyncAPI export ([`asyncapi`](mod@crate::asyncapi)) gives the message the
+    /// JSON Schema given for `T` in its [`Info`](crate::asyncapi::Info), if any.
+    pub fn describe_json_value<T: 'static>(&mut self) {
+        self.json_values
+            .push((TypeId::of::<T>(), std::any::type_name::<T>()));
+    }
+
+    /// Declares the message key as this JSON Schema (e.g. `{"type": "string"}`).
+    /// Documentation only: the AsyncAPI export puts it in the Kafka message binding's `key`.
+    pub fn describe_key(&mut self, schema: serde_json::Value) {
+        self.keys.push(schema);
     }
 
     /// [`Requirements::require_state`] with a specific fix in the boot error.

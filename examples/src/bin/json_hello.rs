@@ -9,11 +9,15 @@
 //!   --topic examples.lecture-progress --property parse.key=true --property key.separator=:
 //! ```
 //! Stop it with Ctrl-C: it finishes in-flight messages, commits and leaves the group.
+//! `json_hello --asyncapi` prints the AsyncAPI document of its handler (YAML) instead, with
+//! the payload's JSON Schema derived by `schemars`.
 
+use consume_runtime::asyncapi::Info;
 use consume_runtime::{HandlerError, Json, Key, Meta, Runtime, consume};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 struct LectureProgress {
     lecture_id: String,
     watched_seconds: u32,
@@ -34,6 +38,13 @@ async fn on_progress(
 
 #[tokio::main]
 async fn main() -> Result<(), consume_runtime::Error> {
+    if std::env::args().any(|a| a == "--asyncapi") {
+        let info = Info::new("json_hello", env!("CARGO_PKG_VERSION"))
+            .description("The smallest `#[consume]` program: one JSON handler.")
+            .json_schema::<LectureProgress>();
+        println!("{}", Runtime::from_env()?.asyncapi(&info)?.to_yaml()?);
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

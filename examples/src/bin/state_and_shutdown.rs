@@ -7,11 +7,13 @@
 //! cargo run -p consume-examples --bin state_and_shutdown
 //! ```
 //! (`./dev run` does both.) Set `DEMO_EXIT_AFTER_MS` to stop on its own after that long.
+//! `state_and_shutdown --asyncapi` prints the AsyncAPI document of its handler (YAML) instead.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use consume_runtime::asyncapi::Info;
 use consume_runtime::{HandlerError, Json, Key, Runtime, State, consume};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -54,6 +56,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let runtime = Runtime::from_env()?.create_missing_topics(3);
+    if std::env::args().any(|a| a == "--asyncapi") {
+        let info = Info::new("state_and_shutdown", env!("CARGO_PKG_VERSION"));
+        println!("{}", runtime.asyncapi(&info)?.to_yaml()?);
+        return Ok(());
+    }
     let brokers = std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "localhost:9092".into());
     let totals = Totals::default();
 
