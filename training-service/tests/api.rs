@@ -564,7 +564,15 @@ async fn probes_and_metrics_are_on_the_admin_router_only() {
 #[tokio::test]
 async fn the_dashboard_has_a_strict_policy_and_reads_the_token_from_the_fragment() {
     let (app, _) = app().await;
-    for path in ["/", "/dashboard", "/dashboard.js", "/dashboard.css"] {
+    for path in [
+        "/",
+        "/dashboard",
+        "/dashboard.js",
+        "/dashboard-i18n.js",
+        "/dashboard-charts.js",
+        "/dashboard-admin.js",
+        "/dashboard.css",
+    ] {
         let res = app
             .clone()
             .oneshot(Request::get(path).body(Body::empty()).expect("req"))
@@ -616,7 +624,17 @@ async fn the_dashboard_has_a_strict_policy_and_reads_the_token_from_the_fragment
         !js.contains("URLSearchParams(location.search)"),
         "never from the query"
     );
-    assert!(js.contains("dataset.learner") && js.contains("\"total_seconds\""));
+    assert!(js.contains("\"total_seconds\""));
+    assert!(api::DASHBOARD_ADMIN_JS.contains("dataset: { learner"));
+    for script in [
+        api::DASHBOARD_JS,
+        api::DASHBOARD_I18N_JS,
+        api::DASHBOARD_CHARTS_JS,
+        api::DASHBOARD_ADMIN_JS,
+    ] {
+        // No inline style attributes (the CSP forbids them) and nothing from another origin.
+        assert!(!script.contains("setAttribute(\"style\"") && !script.contains("https://"));
+    }
 }
 
 #[tokio::test]

@@ -239,6 +239,8 @@ async fn course_learners_paginate_by_learner_id(store: &dyn Store) {
             assert_eq!(l.total_seconds, 10 * (i + 1) + 1, "{l:?}");
             assert_eq!(l.lecture_seconds, 10 * (i + 1));
             assert_eq!(l.days.len(), 2);
+            // The newest of the learner's events in this course: the quiz on the second day.
+            assert_eq!(l.last_event_at.as_deref(), Some("2026-03-11T00:00:00.000Z"));
             seen.push(l.learner_id.clone());
         }
         match page.next {

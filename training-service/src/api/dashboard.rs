@@ -1,5 +1,6 @@
-//! The live dashboard: one page, its script and its style sheet, served with a strict
-//! Content-Security-Policy (no inline code, no framing, requests only to this origin).
+//! The live dashboard: one page, its scripts and its style sheet, served with a strict
+//! Content-Security-Policy (no inline code, no framing, requests only to this origin). No
+//! third-party code: the charts are inline SVG drawn by `dashboard-charts.js`.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -10,6 +11,14 @@ pub const DASHBOARD_HTML: &str = include_str!("../dashboard/index.html");
 pub const DASHBOARD_JS: &str = include_str!("../dashboard/dashboard.js");
 /// Its style sheet.
 pub const DASHBOARD_CSS: &str = include_str!("../dashboard/dashboard.css");
+/// Its words in English and Korean, and the language choice.
+pub const DASHBOARD_I18N_JS: &str = include_str!("../dashboard/i18n.js");
+/// Its pictures (per-day bars with the 8-hour cap, the admin's histogram), as inline SVG.
+pub const DASHBOARD_CHARTS_JS: &str = include_str!("../dashboard/charts.js");
+/// Its icon (so that browsers do not ask for `/favicon.ico`).
+pub const DASHBOARD_ICON: &str = include_str!("../dashboard/favicon.svg");
+/// The admin's view.
+pub const DASHBOARD_ADMIN_JS: &str = include_str!("../dashboard/admin.js");
 
 /// Only this origin's script, style and API; nothing may frame the page.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
@@ -37,6 +46,22 @@ pub(super) async fn page() -> Response {
 
 pub(super) async fn script() -> Response {
     asset("text/javascript; charset=utf-8", DASHBOARD_JS)
+}
+
+pub(super) async fn i18n() -> Response {
+    asset("text/javascript; charset=utf-8", DASHBOARD_I18N_JS)
+}
+
+pub(super) async fn charts() -> Response {
+    asset("text/javascript; charset=utf-8", DASHBOARD_CHARTS_JS)
+}
+
+pub(super) async fn admin() -> Response {
+    asset("text/javascript; charset=utf-8", DASHBOARD_ADMIN_JS)
+}
+
+pub(super) async fn icon() -> Response {
+    asset("image/svg+xml", DASHBOARD_ICON)
 }
 
 pub(super) async fn style() -> Response {

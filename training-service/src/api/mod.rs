@@ -8,7 +8,7 @@
 //! | `GET /v1/learners/{learner_id}/training` | the learner themself, or an admin | [`LearnerTraining`](crate::domain::LearnerTraining); zeros for a learner with no events; another learner's id → 404 |
 //! | `GET /v1/courses/{course_id}/learners?limit=&after=` | admin (learner → 403) | [`CoursePage`](crate::domain::CoursePage); `limit` defaults to 50, capped at 500 |
 //! | `GET /v1/courses` | admin | `{ "courses": [course_id, …] }` |
-//! | `GET /`, `GET /dashboard` (+ `/dashboard.js`, `/dashboard.css`) | anyone (the page asks for a token) | the live dashboard |
+//! | `GET /`, `GET /dashboard` (+ `/dashboard.js`, `/dashboard-i18n.js`, `/dashboard-charts.js`, `/dashboard-admin.js`, `/dashboard.css`, `/favicon.svg`) | anyone (the page asks for a token) | the live dashboard |
 //!
 //! Admin (`TRAINING_ADMIN_ADDR`):
 //!
@@ -38,7 +38,10 @@ use crate::auth::Verifier;
 use crate::metrics::Exporter;
 use crate::store::Store;
 
-pub use dashboard::{DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS};
+pub use dashboard::{
+    DASHBOARD_ADMIN_JS, DASHBOARD_CHARTS_JS, DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_I18N_JS,
+    DASHBOARD_ICON, DASHBOARD_JS,
+};
 pub use error::ApiError;
 pub use layers::Limits;
 
@@ -128,7 +131,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/", get(dashboard::page))
         .route("/dashboard", get(dashboard::page))
         .route("/dashboard.js", get(dashboard::script))
+        .route("/dashboard-i18n.js", get(dashboard::i18n))
+        .route("/dashboard-charts.js", get(dashboard::charts))
+        .route("/dashboard-admin.js", get(dashboard::admin))
         .route("/dashboard.css", get(dashboard::style))
+        .route("/favicon.svg", get(dashboard::icon))
         .fallback(error::not_found)
         .with_state(state);
     layers::public(routes, &limits)

@@ -266,6 +266,9 @@ pub struct CourseLearner {
     pub quiz_seconds: u64,
     /// Days attended.
     pub attended_days: u64,
+    /// The newest `occurred_at` among the learner's counted events in this course (RFC 3339,
+    /// UTC, ms).
+    pub last_event_at: Option<String>,
     /// The days, oldest first.
     pub days: Vec<DayTraining>,
 }
@@ -284,6 +287,7 @@ impl CourseLearner {
             lecture_seconds: s.lecture,
             quiz_seconds: s.quiz,
             attended_days: s.attended,
+            last_event_at: s.last_event_at.map(rfc3339_utc),
             days: s.days,
         }
     }

@@ -2,7 +2,8 @@
 # Installs what the dashboard test needs; idempotent and non-interactive:
 #   - Chromium from Debian's packages (`apt-get install chromium`) when /usr/bin/chromium (or
 #     $CHROMIUM) is missing (as root, or through sudo -n);
-#   - playwright-core from npm (`npm ci`) when node_modules is missing or older than the lock.
+#   - playwright-core and axe-core (pinned in package-lock.json) from npm (`npm ci`) when
+#     node_modules is missing or older than the lock.
 # Success: one summary line on stderr. Failure: the tool's output tail and one error line.
 set -euo pipefail
 
@@ -35,4 +36,4 @@ if [[ ! -f $stamp || $here/package-lock.json -nt $stamp || $here/package.json -n
   run "npm ci (playwright-core)" npm ci --prefix "$here" --no-audit --no-fund
   touch "$stamp"
 fi
-echo "dashboard/setup.sh: chromium $("$chromium" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1), playwright-core $(node -p "require('$here/node_modules/playwright-core/package.json').version")" >&2
+echo "dashboard/setup.sh: chromium $("$chromium" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1), playwright-core $(node -p "require('$here/node_modules/playwright-core/package.json').version"), axe-core $(node -p "require('$here/node_modules/axe-core/package.json').version")" >&2

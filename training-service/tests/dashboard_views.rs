@@ -1,0 +1,305 @@
+//! The dashboard's learner and admin views in headless Chromium (Debian's `chromium`, driven by
+//! playwright-core; axe-core for the accessibility scan; `tests/dashboard/setup.sh` installs
+//! them), over the real HTTP server on loopback and the in-memory store filled with known
+//! events: no Kafka, no database. The numbers come from the API; the pictures and words must
+//! say the same (cap line, the part over the cap, what attendance still misses, freshness that
+//! follows a new event, Korean, the admin's histogram, filters, search and sorting). Screenshots
+//! go to `target/dashboard-screenshots/` (the README's come from there). The same page over
+//! Kafka and MongoDB: `e2e_dashboard.rs`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use training_service::api::{self, ApiState};
+use training_service::auth::{JwtConfig, JwtSecret, Verifier, sign};
+use training_service::domain::time::now_ms;
+use training_service::domain::{AttendanceKind, RefinedEvent, seoul_day};
+use training_service::store::{MemoryStore, Store};
+
+const SECRET: &str = "dashboard-views-test-secret-0123456789";
+
+fn token(sub: &str, role: &str) -> String {
+    let exp = now_ms() / 1000 + 600;
+    let secret = JwtSecret::new(SECRET).expect("secret");
+    sign(
+        &secret,
+        &json!({ "sub": sub, "role": role, "exp": exp, "aud": "dash", "iss": "test" }),
+    )
+}
+
+/// Three days of `learner-a` in `course-1` (over the cap and attended two days ago; checked in
+/// without identity verification yesterday; a little today) and in `course-2`, plus
+/// `learner-b` (attended yesterday) and `learner-c` (nothing on attendance).
+fn history(now: i64) -> Vec<RefinedEvent> {
+    let (d0, d1, d2) = (now - 2 * DAY_MS, now - DAY_MS, now - 60_000);
+    let a = "learner-a";
+    let mut v = Vec::new();
+    for i in 0..9 {
+        v.push(lecture(&format!("a-d0-{i}"), a, "course-1", 3600, d0));
+    }
+    v.push(lecture("a-d0-9", a, "course-1", 1800, d0)); // 9.5 h of lectures
+    v.push(quiz("a-d0-q", a, "course-1", 1200, d0)); // + 20 min of quiz
+    v.push(attendance(
+        "a-d0-in",
+        a,
+        "course-1",
+        AttendanceKind::CheckIn,
+        d0,
+    ));
+    v.push(attendance(
+        "a-d0-id",
+        a,
+        "course-1",
+        AttendanceKind::IdentityVerified,
+        d0,
+    ));
+    v.push(lecture("a-d1-l", a, "course-1", 3600, d1));
+    v.push(lecture("a-d1-l2", a, "course-1", 3600, d1));
+    v.push(attendance(
+        "a-d1-in",
+        a,
+        "course-1",
+        AttendanceKind::CheckIn,
+        d1,
+    ));
+    v.push(lecture("a-d2-l", a, "course-1", 1800, d2));
+    v.push(quiz("a-d2-q", a, "course-1", 600, d2));
+    v.push(lecture("a-c2", a, "course-2", 2400, d1));
+    let b = "learner-b";
+    for i in 0..3 {
+        v.push(lecture(&format!("b-d1-{i}"), b, "course-1", 3600, d1));
+    }
+    v.push(attendance(
+        "b-d1-in",
+        b,
+        "course-1",
+        AttendanceKind::CheckIn,
+        d1,
+    ));
+    v.push(attendance(
+        "b-d1-id",
+        b,
+        "course-1",
+        AttendanceKind::IdentityVerified,
+        d1,
+    ));
+    v.push(lecture("c-d2", "learner-c", "course-1", 900, d2));
+    v
+}
+
+/// The next line node printed (`None` after two minutes of silence or at its end).
+async fn next(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Option<String> {
+    tokio::time::timeout(Duration::from_secs(120), lines.recv())
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn serve(state: ApiState) -> (String, watch::Sender<bool>) {
+    let (stop, mut rx) = watch::channel(false);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let limits = state.limits().clone();
+    let router = api::router(state);
+    tokio::spawn(async move {
+        api::server::serve(listener, router, &limits, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+        .await;
+    });
+    (format!("http://{addr}"), stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dashboard");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        here.join("node_modules/playwright-core").is_dir()
+            && here.join("node_modules/axe-core").is_dir()
+            && Path::new(&chromium).exists(),
+        "this test needs Chromium ({chromium}), playwright-core and axe-core: run `training-service/tests/dashboard/setup.sh` (./dev test does)"
+    );
+    let store = Arc::new(MemoryStore::new());
+    let now = now_ms();
+    store.apply(&history(now)).await.expect("apply");
+    let secret = JwtSecret::new(SECRET).expect("secret");
+    let verifier = Arc::new(Verifier::new(JwtConfig::new(secret, "dash", "test")));
+    let (base, _stop) = serve(ApiState::new(store.clone(), verifier)).await;
+    let api_view = store.learner_training("learner-a").await.expect("view");
+    let (d0, d1) = (seoul_day(now - 2 * DAY_MS), seoul_day(now - DAY_MS));
+    let screenshots: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/dashboard-screenshots")
+        .to_path_buf();
+    let cfg = json!({
+        "base": base,
+        "learnerToken": token("learner-a", "learner"),
+        "learnerId": "learner-a",
+        "adminToken": token("admin-1", "admin"),
+        "course": "course-1",
+        "total": api_view.total_seconds.to_string(),
+        "overDay": d0,
+        "missingDay": d1,
+        "absentDay": d1,
+        "screenshots": screenshots,
+    });
+
+    let mut child = Command::new("node")
+        .arg(here.join("views.mjs"))
+        .arg(cfg.to_string())
+        .env("CHROMIUM", &chromium)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node views.mjs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut last = next(&mut lines).await.unwrap_or_default();
+    let mut before_event = None;
+    if last == "ready-for-event" {
+        before_event = Some(store.learner_training("learner-a").await.expect("view"));
+        // A quiz of a few seconds, just now: the page's "last counted activity" follows.
+        let fresh = quiz("a-now", "learner-a", "course-1", 5, now_ms());
+        store.apply(&[fresh]).await.expect("apply");
+        writeln!(stdin, "go").expect("write to node");
+        last = next(&mut lines).await.unwrap_or_default();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("node exits");
+    let shown: Value = serde_json::from_str(&last).unwrap_or_else(|e| {
+        panic!(
+            "views.mjs printed {last:?} ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(shown.get("error").is_none(), "browser: {shown:#}");
+    assert!(
+        before_event.is_some(),
+        "views.mjs never asked for the event"
+    );
+
+    // The learner: the API's numbers, the cap line, the part over the cap, what is missing.
+    let l = &shown["learner"];
+    assert_eq!(l["lang"], "en");
+    assert_eq!(l["heading"], "Training time");
+    assert_eq!(l["total_seconds"], api_view.total_seconds.to_string());
+    assert_eq!(l["credited_seconds"], api_view.credited_seconds.to_string());
+    assert_eq!(
+        api_view.total_seconds,
+        9 * 3600 + 1800 + 1200 + 7200 + 2400 + 2400
+    );
+    assert_eq!(l["cap_lines"], 1, "{l}");
+    assert_eq!(l["cap_label"], "8 h cap");
+    assert_eq!(l["over_day_credited"], "28800", "{l}");
+    assert_eq!(
+        l["over_day_over"],
+        (9 * 3600 + 1800 + 1200 - 28_800).to_string()
+    );
+    assert_eq!(
+        l["over_rects"], 1,
+        "only the day over the cap has an uncredited part"
+    );
+    assert_eq!(l["missing_status"], "missingIdentity");
+    assert_eq!(
+        l["missing_text"],
+        "not attended: identity verification not received yet"
+    );
+    assert_eq!(l["attended_text"], "attended");
+    // course-1: 9.5 h + 2 h + 0.5 h of lectures, 20 + 10 min of quizzes: 96 % and 4 %.
+    assert_eq!(l["share"], json!({ "lecture": "96", "quiz": "4" }), "{l}");
+    assert_eq!(
+        l["last_event_at"].as_str(),
+        api_view.last_event_at.as_deref()
+    );
+    let f = l["freshness"].as_str().unwrap_or_default();
+    assert!(f.ends_with(" s ago") || f.ends_with(" min ago"), "{f}");
+    assert!(
+        l["url"].as_str().is_some_and(|u| !u.contains("token")),
+        "{l}"
+    );
+    // After a new event: a newer last_event_at and a label of a few seconds.
+    let after = &shown["after_event"];
+    assert_ne!(after["last_event_at"], l["last_event_at"], "{after}");
+    assert_ne!(after["freshness"], l["freshness"], "{after}");
+    let secs: u64 = after["freshness"]
+        .as_str()
+        .and_then(|s| s.strip_suffix(" s ago"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX);
+    assert!(secs < 30, "{after}");
+    assert_eq!(
+        after["total_seconds"],
+        (api_view.total_seconds + 5).to_string()
+    );
+
+    // Korean, chosen from the browser's language; the switch back to English.
+    let ko = &shown["korean"];
+    assert_eq!(ko["lang"], "ko", "{ko}");
+    assert_eq!(ko["heading"], "학습 시간");
+    assert_eq!(ko["last_activity_label"], "마지막으로 반영된 활동");
+    assert_eq!(
+        ko["missing_text"],
+        "미출석: 본인 인증이 아직 접수되지 않았습니다"
+    );
+    assert_eq!(ko["cap_label"], "8시간 한도");
+    assert_eq!(ko["pressed"], "true");
+    assert!(
+        ko["scroll_width"].as_u64().unwrap_or(u64::MAX) <= 390,
+        "on a 390 px phone the page scrolls sideways: {ko}"
+    );
+    assert_eq!(
+        shown["switched"],
+        json!({ "lang": "en", "heading": "Training time", "pressed": "true" })
+    );
+
+    // The admin: the table, the histogram, who has not attended, pace, search, sorting.
+    let a = &shown["admin"];
+    assert_eq!(a["rows"], 3, "{a}");
+    let now_view = store.learner_training("learner-a").await.expect("view");
+    let a_course1 = &now_view.courses[0];
+    assert_eq!(a["learner_cell"], a_course1.total_seconds.to_string());
+    assert_eq!(
+        a["learner_credited"],
+        a_course1.credited_seconds.to_string()
+    );
+    assert_eq!(a["histogram_total"], 3, "every learner in one bin: {a}");
+    assert_eq!(a["histogram_bins"], 8);
+    assert_eq!(shown["absent"], json!(["learner-a", "learner-c"]));
+    assert_eq!(
+        shown["behind"],
+        json!(["learner-a", "learner-b", "learner-c"])
+    );
+    assert_eq!(shown["behind_at_zero"], json!([]));
+    assert_eq!(shown["search"], json!(["learner-a"]));
+    assert_eq!(
+        shown["sorted_desc"],
+        json!(["learner-a", "learner-b", "learner-c"])
+    );
+    assert_eq!(shown["aria_sort"], "descending");
+
+    // No serious or critical accessibility violations, no script errors.
+    for scan in ["learner_axe", "korean_axe", "admin_axe"] {
+        assert_eq!(shown[scan], json!([]), "{scan}: {:#}", shown[scan]);
+    }
+    assert_eq!(shown["learner_errors"], json!([]));
+    assert_eq!(shown["admin_errors"], json!([]));
+    for png in ["learner.png", "learner-ko-phone.png", "admin.png"] {
+        assert!(screenshots.join(png).is_file(), "{png}");
+    }
+}
