@@ -5,7 +5,8 @@ use serde::de::DeserializeOwned;
 use super::{Delivery, FromMessage, Rejection, Requirements};
 
 /// The message value decoded from JSON into `T`. A value that is not valid JSON for `T`, or
-/// a tombstone (null value), is a permanent rejection.
+/// a tombstone (null value), is a permanent rejection. In the AsyncAPI export the payload's
+/// schema is the one given for `T` to [`Info`](crate::asyncapi::Info), if any.
 ///
 /// ```
 /// use consume_runtime::Json;
