@@ -643,3 +643,118 @@ async fn debug_output_never_shows_the_secret() {
     let dbg = format!("{state:?}");
     assert!(!dbg.contains(SECRET), "{dbg}");
 }
+
+/// `GET` with `If-None-Match` and a bearer token: status, `ETag`, body bytes.
+async fn conditional(
+    app: &Router,
+    path: &str,
+    token: Option<&str>,
+    etag: &str,
+) -> (StatusCode, Option<String>, usize) {
+    let mut req = Request::get(path).header(header::IF_NONE_MATCH, etag);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = res.status();
+    let tag = res
+        .headers()
+        .get(header::ETAG)
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    (status, tag, bytes.len())
+}
+
+#[tokio::test]
+async fn unchanged_views_answer_304_after_a_change_check_only() {
+    let (app, store) = app().await;
+    for (path, token) in [
+        ("/v1/learners/l01/training", learner("l01")),
+        ("/v1/courses/c1/learners?limit=5", admin()),
+    ] {
+        let (s, tag, len) = conditional(&app, path, Some(&token), "\"none\"").await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(len > 0);
+        let tag = tag.expect("an ETag");
+        assert!(tag.starts_with("W/\""), "{tag}");
+        let before = store.ops().commands;
+        let (s, again, len) = conditional(&app, path, Some(&token), &tag).await;
+        assert_eq!((s, len), (StatusCode::NOT_MODIFIED, 0), "{path}");
+        assert_eq!(again.as_deref(), Some(tag.as_str()));
+        assert_eq!(
+            store.ops().commands - before,
+            1,
+            "{path}: only the change check"
+        );
+        // The strong form and lists match too (weak comparison).
+        let strong = tag.trim_start_matches("W/").to_owned();
+        let list = format!("\"x\", {strong}");
+        assert_eq!(
+            conditional(&app, path, Some(&token), &list).await.0,
+            StatusCode::NOT_MODIFIED
+        );
+        // The same rules as without the header: no token 401, the wrong role 403 or 404.
+        assert_eq!(
+            conditional(&app, path, None, &tag).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        conditional(
+            &app,
+            "/v1/learners/l02/training",
+            Some(&learner("l01")),
+            "*"
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        conditional(&app, "/v1/courses/c1/learners", Some(&learner("l01")), "*")
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    // A new event of the learner (in the course): new tags and full answers.
+    let (_, old_l, _) = conditional(
+        &app,
+        "/v1/learners/l01/training",
+        Some(&learner("l01")),
+        "\"\"",
+    )
+    .await;
+    let (_, old_c, _) = conditional(
+        &app,
+        "/v1/courses/c1/learners?limit=5",
+        Some(&admin()),
+        "\"\"",
+    )
+    .await;
+    store
+        .apply(&[lecture("new", "l01", "c1", 5, DAY0)])
+        .await
+        .expect("apply");
+    let (s, new_l, _) = conditional(
+        &app,
+        "/v1/learners/l01/training",
+        Some(&learner("l01")),
+        old_l.as_deref().expect("tag"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(new_l, old_l);
+    let (s, new_c, _) = conditional(
+        &app,
+        "/v1/courses/c1/learners?limit=5",
+        Some(&admin()),
+        old_c.as_deref().expect("tag"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(new_c, old_c);
+}

@@ -13,6 +13,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::*;
@@ -22,10 +23,80 @@ use tokio::sync::watch;
 use training_service::api::{self, ApiState};
 use training_service::auth::{JwtConfig, JwtSecret, Verifier, sign};
 use training_service::domain::time::now_ms;
-use training_service::domain::{AttendanceKind, RefinedEvent, seoul_day};
-use training_service::store::{MemoryStore, Store};
+use training_service::domain::{
+    AttendanceKind, CoursePage, LearnerTraining, RefinedEvent, seoul_day,
+};
+use training_service::store::{
+    ApplyReport, MemoryStore, OpsSnapshot, Snapshot, Store, StoreFuture,
+};
 
 const SECRET: &str = "dashboard-views-test-secret-0123456789";
+
+/// The memory store, counting reads of views apart from change checks.
+#[derive(Default)]
+struct Counting {
+    inner: MemoryStore,
+    reads: AtomicU64,
+    checks: AtomicU64,
+}
+
+impl Counting {
+    fn counts(&self) -> (u64, u64) {
+        (
+            self.reads.load(Ordering::SeqCst),
+            self.checks.load(Ordering::SeqCst),
+        )
+    }
+    fn read(&self) {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+    }
+    fn check(&self) {
+        self.checks.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Store for Counting {
+    fn apply<'a>(&'a self, events: &'a [RefinedEvent]) -> StoreFuture<'a, ApplyReport> {
+        self.inner.apply(events)
+    }
+    fn learner_training<'a>(&'a self, learner_id: &'a str) -> StoreFuture<'a, LearnerTraining> {
+        self.read();
+        self.inner.learner_training(learner_id)
+    }
+    fn course_learners<'a>(
+        &'a self,
+        course_id: &'a str,
+        limit: usize,
+        after: Option<&'a str>,
+    ) -> StoreFuture<'a, CoursePage> {
+        self.read();
+        self.inner.course_learners(course_id, limit, after)
+    }
+    fn courses(&self) -> StoreFuture<'_, Vec<String>> {
+        self.read();
+        self.inner.courses()
+    }
+    fn learner_version<'a>(&'a self, learner_id: &'a str) -> StoreFuture<'a, u64> {
+        self.check();
+        self.inner.learner_version(learner_id)
+    }
+    fn course_version<'a>(&'a self, course_id: &'a str) -> StoreFuture<'a, u64> {
+        self.check();
+        self.inner.course_version(course_id)
+    }
+    fn snapshot(&self) -> StoreFuture<'_, Snapshot> {
+        self.inner.snapshot()
+    }
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        self.inner.ping()
+    }
+    fn ops(&self) -> OpsSnapshot {
+        self.inner.ops()
+    }
+    fn kind(&self) -> &'static str {
+        "counting-memory"
+    }
+}
 
 fn token(sub: &str, role: &str) -> String {
     let exp = now_ms() / 1000 + 600;
@@ -129,13 +200,17 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
             && Path::new(&chromium).exists(),
         "this test needs Chromium ({chromium}), playwright-core and axe-core: run `training-service/tests/dashboard/setup.sh` (./dev test does)"
     );
-    let store = Arc::new(MemoryStore::new());
+    let store = Arc::new(Counting::default());
     let now = now_ms();
     store.apply(&history(now)).await.expect("apply");
     let secret = JwtSecret::new(SECRET).expect("secret");
     let verifier = Arc::new(Verifier::new(JwtConfig::new(secret, "dash", "test")));
     let (base, _stop) = serve(ApiState::new(store.clone(), verifier)).await;
-    let api_view = store.learner_training("learner-a").await.expect("view");
+    let api_view = store
+        .inner
+        .learner_training("learner-a")
+        .await
+        .expect("view");
     let (d0, d1) = (seoul_day(now - 2 * DAY_MS), seoul_day(now - DAY_MS));
     let screenshots: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../target/dashboard-screenshots")
@@ -170,16 +245,30 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
             let _ = lines_tx.send(line);
         }
     });
-    let mut last = next(&mut lines).await.unwrap_or_default();
-    let mut before_event = None;
-    if last == "ready-for-event" {
-        before_event = Some(store.learner_training("learner-a").await.expect("view"));
-        // A quiz of a few seconds, just now: the page's "last counted activity" follows.
-        let fresh = quiz("a-now", "learner-a", "course-1", 5, now_ms());
-        store.apply(&[fresh]).await.expect("apply");
-        writeln!(stdin, "go").expect("write to node");
-        last = next(&mut lines).await.unwrap_or_default();
-    }
+    // Store calls during each idle spell: (reads of views, change checks).
+    let mut idle: Vec<(String, (u64, u64))> = Vec::new();
+    let mut asked_for_event = false;
+    let mut began = (0, 0);
+    let last = loop {
+        let Some(line) = next(&mut lines).await else {
+            break String::new();
+        };
+        match line.as_str() {
+            "ready-for-event" => {
+                asked_for_event = true;
+                // A quiz of a few seconds, just now: the page's "last counted activity" follows.
+                let fresh = quiz("a-now", "learner-a", "course-1", 5, now_ms());
+                store.apply(&[fresh]).await.expect("apply");
+                writeln!(stdin, "go").expect("write to node");
+            }
+            "idle-begin" | "admin-idle-begin" => began = store.counts(),
+            "idle-end" | "admin-idle-end" => {
+                let (r, c) = store.counts();
+                idle.push((line.clone(), (r - began.0, c - began.1)));
+            }
+            _ => break line,
+        }
+    };
     drop(stdin);
     let out = child.wait_with_output().expect("node exits");
     let shown: Value = serde_json::from_str(&last).unwrap_or_else(|e| {
@@ -189,10 +278,14 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
         )
     });
     assert!(shown.get("error").is_none(), "browser: {shown:#}");
-    assert!(
-        before_event.is_some(),
-        "views.mjs never asked for the event"
-    );
+    assert!(asked_for_event, "views.mjs never asked for the event");
+    // An idle page asks only the change check: a learner's every 2 s, an admin's every 5 s
+    // (the learner's page stays open meanwhile); the views are never read again.
+    assert_eq!(idle.len(), 2, "{idle:?}");
+    for (spell, (reads, checks)) in &idle {
+        assert_eq!(*reads, 0, "{spell}: an idle page read a view");
+        assert!(*checks >= 2, "{spell}: {checks} change checks");
+    }
 
     // The learner: the API's numbers, the cap line, the part over the cap, what is missing.
     let l = &shown["learner"];
@@ -271,7 +364,11 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
     // The admin: the table, the histogram, who has not attended, pace, search, sorting.
     let a = &shown["admin"];
     assert_eq!(a["rows"], 3, "{a}");
-    let now_view = store.learner_training("learner-a").await.expect("view");
+    let now_view = store
+        .inner
+        .learner_training("learner-a")
+        .await
+        .expect("view");
     let a_course1 = &now_view.courses[0];
     assert_eq!(a["learner_cell"], a_course1.total_seconds.to_string());
     assert_eq!(

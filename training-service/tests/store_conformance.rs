@@ -187,6 +187,42 @@ async fn last_event_at_is_the_newest_counted_occurred_at(store: &dyn Store) {
     assert_matches(store, &truth).await;
 }
 
+/// The change checks move exactly when the views they guard do: new events of the learner (or
+/// course) move them; duplicates, and other learners' or courses' events, do not.
+async fn versions_move_exactly_when_the_views_do(store: &dyn Store) {
+    let l1 = || store.learner_version("l1");
+    let c1 = || store.course_version("c1");
+    let (l0, c0) = (l1().await.expect("v"), c1().await.expect("v"));
+    let first = [
+        lecture("v1", "l1", "c1", 100, DAY0),
+        attendance("v2", "l1", "c1", AttendanceKind::CheckIn, DAY0),
+    ];
+    store.apply(&first).await.expect("apply");
+    let (la, ca) = (l1().await.expect("v"), c1().await.expect("v"));
+    assert_ne!(la, l0);
+    assert_ne!(ca, c0);
+    store.apply(&first).await.expect("replay");
+    assert_eq!(l1().await.expect("v"), la, "a replay changes nothing");
+    store
+        .apply(&[lecture("v3", "l2", "c1", 5, DAY0)])
+        .await
+        .expect("apply");
+    assert_eq!(l1().await.expect("v"), la, "another learner's event");
+    let cb = c1().await.expect("v");
+    assert_ne!(cb, ca, "a new learner event in the course");
+    store
+        .apply(&[quiz("v4", "l1", "c2", 5, DAY0)])
+        .await
+        .expect("apply");
+    assert_ne!(l1().await.expect("v"), la);
+    assert_eq!(c1().await.expect("v"), cb, "another course's event");
+    assert_eq!(
+        store.learner_version("nobody").await.expect("v"),
+        store.learner_version("nobody-else").await.expect("v"),
+        "unknown learners look alike"
+    );
+}
+
 async fn days_turn_at_15_00_utc(store: &dyn Store) {
     let midnight_kst = DAY0 + 15 * 3_600_000; // 2026-03-10T15:00:00Z = 2026-03-11 00:00 KST
     let events = vec![
@@ -393,6 +429,7 @@ conformance!(
     daily_cap_is_28800,
     attended_needs_check_in_and_identity,
     last_event_at_is_the_newest_counted_occurred_at,
+    versions_move_exactly_when_the_views_do,
     days_turn_at_15_00_utc,
     course_learners_paginate_by_learner_id,
     unknown_learner_gets_zeros,

@@ -18,6 +18,10 @@
 //! | `GET /readyz` | 200 when the readiness probe is true and the store answers, else 503 |
 //! | `GET /metrics` | Prometheus text: the service's metrics and the runtime's `consume_*` ([`crate::metrics`]) |
 //!
+//! The learner and course routes answer conditional requests: a weak `ETag` from the store's
+//! change check ([`Store::learner_version`], [`Store::course_version`]), and 304 without
+//! reading the view when `If-None-Match` names it (after the same authentication).
+//!
 //! Every rejection is JSON `{ "error": "…" }` (401 carries `WWW-Authenticate: Bearer`),
 //! including those of the layers ([`layers`]): 503 when the concurrency limit or the request
 //! timeout is hit, 413, 414, 405, 400 for a path that is not UTF-8.

@@ -21,9 +21,14 @@ window.TrainingAdmin = (function () {
   let learners = [];
   let lastText = null;
   let sort = { field: "learner_id", dir: 1 };
+  // The course list is asked for at most once a minute (a new course is rare).
+  const COURSES_EVERY_MS = 60000;
+  let coursesAt = 0;
 
   async function loadCourses(api) {
+    if (course && Date.now() - coursesAt < COURSES_EVERY_MS) return;
     const { courses } = await api("/v1/courses");
+    coursesAt = Date.now();
     const sel = $("course-select");
     const current = sel.value;
     if (sel.options.length !== courses.length || Array.from(sel.options).some((o, i) => o.value !== courses[i])) {
@@ -33,8 +38,9 @@ window.TrainingAdmin = (function () {
     if (!course && courses.length) course = sel.value || courses[0];
   }
 
-  // One refresh: the course list (one store call) and the course's learners (one store call
-  // per 500 learners). The table is redrawn only when the answer changed.
+  // One refresh: the course's learners, 500 a request; each request is conditional (ETag), so
+  // an unchanged course costs one change check per page and no read. The table is redrawn
+  // only when the answer changed.
   async function refresh(api) {
     await loadCourses(api);
     if (!course) { $("course-count").textContent = t("noCoursesYet"); return; }
@@ -112,7 +118,8 @@ window.TrainingAdmin = (function () {
     const day = absentSel.value;
     $("course-count").textContent = t("learners", { n: learners.length });
     const newest = learners.map((l) => l.last_event_at || "").sort().pop() || "";
-    $("course-freshness").dataset.lastEventAt = newest;
+    $("course-freshness").dataset.ago = newest;
+    $("course-freshness").textContent = newest ? I.ago(Date.now() - Date.parse(newest)) : t("none");
     renderHistogram();
     renderHead(days);
     const needle = $("learner-search").value.trim().toLowerCase();
@@ -130,7 +137,7 @@ window.TrainingAdmin = (function () {
       tr.appendChild(ui.node("th", { scope: "row", dataset: { field: "learner_id" } }, l.learner_id));
       for (const f of ["total_seconds", "credited_seconds", "lecture_seconds", "quiz_seconds", "attended_days"]) ui.cell(tr, l[f], f);
       ui.cell(tr, I.hm(l.credited_seconds), "credited_hm");
-      ui.cell(tr, l.last_event_at ? I.ago(Date.now() - Date.parse(l.last_event_at)) : t("none"), "last_event_at");
+      ui.cell(tr, l.last_event_at ? I.ago(Date.now() - Date.parse(l.last_event_at)) : t("none"), "last_event_at").dataset.ago = l.last_event_at || "";
       const flags = [];
       if (day && absentOn(l, day)) flags.push(t("flagAbsent", { day }));
       if (behind(l, days)) flags.push(t("flagBehind"));

@@ -131,6 +131,24 @@ impl Store for MemoryStore {
         })
     }
 
+    fn learner_version<'a>(&'a self, learner_id: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            self.ops.command();
+            let buckets = self.lock();
+            let mine = buckets.iter().filter(|(k, _)| k.learner_id == learner_id);
+            Ok(mine.map(|(_, b)| b.totals.events).sum())
+        })
+    }
+
+    fn course_version<'a>(&'a self, course_id: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            self.ops.command();
+            let buckets = self.lock();
+            let course = buckets.iter().filter(|(k, _)| k.course_id == course_id);
+            Ok(course.map(|(_, b)| b.totals.events).sum())
+        })
+    }
+
     fn snapshot(&self) -> StoreFuture<'_, Snapshot> {
         Box::pin(async move {
             self.ops.command();

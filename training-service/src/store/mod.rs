@@ -50,6 +50,37 @@ pub trait Store: Send + Sync {
     /// Every course id with at least one stored event, ascending.
     fn courses(&self) -> StoreFuture<'_, Vec<String>>;
 
+    /// A change check for [`Store::learner_training`]: equal values mean an unchanged view.
+    /// Both stores answer with the number of events counted for the learner (one small query;
+    /// it grows with every change). The default hashes the whole view (not cheap).
+    fn learner_version<'a>(&'a self, learner_id: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let mut view = self.learner_training(learner_id).await?;
+            view.updated_at = None;
+            Ok(hash_of(&view))
+        })
+    }
+
+    /// A change check for every page of [`Store::course_learners`] of `course_id`, as
+    /// [`Store::learner_version`]: the number of events counted for the course.
+    fn course_version<'a>(&'a self, course_id: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let mut pages = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = self
+                    .course_learners(course_id, MAX_PAGE, after.as_deref())
+                    .await?;
+                after = page.next.clone();
+                pages.push(page);
+                if after.is_none() {
+                    break;
+                }
+            }
+            Ok(hash_of(&pages))
+        })
+    }
+
     /// Every stored refined event and the stored totals, read consistently per bucket.
     fn snapshot(&self) -> StoreFuture<'_, Snapshot>;
 
@@ -105,6 +136,12 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     fn courses(&self) -> StoreFuture<'_, Vec<String>> {
         (**self).courses()
     }
+    fn learner_version<'a>(&'a self, learner_id: &'a str) -> StoreFuture<'a, u64> {
+        (**self).learner_version(learner_id)
+    }
+    fn course_version<'a>(&'a self, course_id: &'a str) -> StoreFuture<'a, u64> {
+        (**self).course_version(course_id)
+    }
     fn snapshot(&self) -> StoreFuture<'_, Snapshot> {
         (**self).snapshot()
     }
@@ -120,6 +157,14 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     fn kind(&self) -> &'static str {
         (**self).kind()
     }
+}
+
+/// A hash of `value`'s JSON (the default change checks).
+fn hash_of(value: &impl Serialize) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_vec(value).unwrap_or_default().hash(&mut h);
+    h.finish()
 }
 
 /// Why a store call failed. Every variant but [`StoreError::Corrupt`] is transient: retrying

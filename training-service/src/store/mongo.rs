@@ -434,6 +434,25 @@ impl MongoStore {
     }
 }
 
+impl MongoStore {
+    /// The events counted in the buckets matching `filter` (the sum of their `n`): one
+    /// `aggregate` whose reply is one small document.
+    async fn events_counted(&self, filter: Document) -> Result<u64, StoreError> {
+        let _permit = self.permits(1).await;
+        let mut cursor = self
+            .buckets
+            .aggregate([
+                doc! { "$match": filter },
+                doc! { "$group": { "_id": Bson::Null, "n": { "$sum": "$n" } } },
+            ])
+            .await?;
+        Ok(match cursor.try_next().await? {
+            Some(d) => u64::try_from(int(&d, "n")).unwrap_or(0),
+            None => 0,
+        })
+    }
+}
+
 /// The update statement adding `fresh` to bucket `id`, guarded by its version `v` (0: absent)
 /// when one is given.
 fn statement(
@@ -713,6 +732,14 @@ impl Store for MongoStore {
             }
             Ok(out)
         })
+    }
+
+    fn learner_version<'a>(&'a self, learner_id: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(self.events_counted(doc! { "learner_id": learner_id }))
+    }
+
+    fn course_version<'a>(&'a self, course_id: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(self.events_counted(doc! { "course_id": course_id }))
     }
 
     fn snapshot(&self) -> StoreFuture<'_, Snapshot> {

@@ -5,7 +5,9 @@
 //                           overDay, missingDay, absentDay, screenshots}>'
 //
 // Half-way it prints `ready-for-event` and waits for a line on stdin: the test applies a new
-// event meanwhile, and the page's freshness label must change.
+// event meanwhile, and the page's freshness label must change. It prints `idle-begin` /
+// `idle-end` (learner) and `admin-idle-begin` / `admin-idle-end` around idle spells, during
+// which the test counts the store calls.
 // CHROMIUM (default /usr/bin/chromium) is the browser executable.
 import { readFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -99,6 +101,10 @@ try {
     total_seconds: document.getElementById("learner-total-seconds").textContent,
   }));
   out.learner_errors = errors;
+  // Idle: nothing changes for a while; the test counts the store calls meanwhile.
+  console.log("idle-begin");
+  await page.waitForTimeout(5000);
+  console.log("idle-end");
 
   // --- the learner, in Korean (the browser's language), then the switch back to English ---
   const ko = await open("ko-KR", cfg.learnerToken, { width: 390, height: 844 });
@@ -140,6 +146,9 @@ try {
     freshness: document.getElementById("course-freshness").textContent,
   }), cfg.learnerId);
   out.admin_axe = await axe(ad.page);
+  console.log("admin-idle-begin");
+  await ad.page.waitForTimeout(11000);
+  console.log("admin-idle-end");
   await ad.page.screenshot({ path: `${cfg.screenshots}/admin.png`, fullPage: true });
   const ids = () => ad.page.evaluate(() => Array.from(document.querySelectorAll("#learners-table tbody [data-learner]"), (r) => r.dataset.learner));
   // Who has not attended on the chosen day.
