@@ -758,3 +758,27 @@ async fn unchanged_views_answer_304_after_a_change_check_only() {
     assert_eq!(s, StatusCode::OK);
     assert_ne!(new_c, old_c);
 }
+
+#[tokio::test]
+async fn the_pipeline_header_is_for_admins_and_reads_no_store() {
+    let (app, store) = app().await;
+    assert_eq!(
+        call(&app, "/v1/pipeline", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&app, "/v1/pipeline", Some(&learner("l01"))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let before = store.ops().commands;
+    let (s, v, _) = call(&app, "/v1/pipeline", Some(&admin())).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(store.ops().commands, before, "no store call");
+    for f in ["events_applied_total", "dead_letters_total", "partitions"] {
+        assert!(v[f].is_u64(), "{f}: {v}");
+    }
+    assert!(
+        v["dead_letters"].is_object() && v["sampled_at"].is_string(),
+        "{v}"
+    );
+}

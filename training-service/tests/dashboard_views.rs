@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::*;
+use consume_runtime::metrics::{DEAD_LETTERS, PARTITION_LAG_MESSAGES, PARTITION_LAG_SECONDS};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -26,6 +27,7 @@ use training_service::domain::time::now_ms;
 use training_service::domain::{
     AttendanceKind, CoursePage, LearnerTraining, RefinedEvent, seoul_day,
 };
+use training_service::metrics;
 use training_service::store::{
     ApplyReport, MemoryStore, OpsSnapshot, Snapshot, Store, StoreFuture,
 };
@@ -228,6 +230,16 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
         "screenshots": screenshots,
     });
 
+    // What the pipeline header reads (no consumers run here): this process's metrics.
+    metrics::exporter();
+    metrics::record_apply(100, 0);
+    ::metrics::counter!(DEAD_LETTERS, "handler" => "lecture_progress", "group" => "g.l")
+        .increment(2);
+    ::metrics::gauge!(PARTITION_LAG_SECONDS, "handler" => "h", "group" => "g", "topic" => "t", "partition" => "0")
+        .set(1.5);
+    ::metrics::gauge!(PARTITION_LAG_MESSAGES, "handler" => "h", "group" => "g", "topic" => "t", "partition" => "0")
+        .set(7.0);
+
     let mut child = Command::new("node")
         .arg(here.join("views.mjs"))
         .arg(cfg.to_string())
@@ -261,7 +273,15 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
                 store.apply(&[fresh]).await.expect("apply");
                 writeln!(stdin, "go").expect("write to node");
             }
-            "idle-begin" | "admin-idle-begin" => began = store.counts(),
+            "idle-begin" => began = store.counts(),
+            "admin-idle-begin" => {
+                began = store.counts();
+                // The pipeline header's numbers come from the process's metrics: 30 more
+                // events applied and one more dead letter while the admin's page watches.
+                metrics::record_apply(30, 0);
+                ::metrics::counter!(DEAD_LETTERS, "handler" => "lecture_progress", "group" => "g.l")
+                    .increment(1);
+            }
             "idle-end" | "admin-idle-end" => {
                 let (r, c) = store.counts();
                 idle.push((line.clone(), (r - began.0, c - began.1)));
@@ -389,6 +409,22 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
         json!(["learner-a", "learner-b", "learner-c"])
     );
     assert_eq!(shown["aria_sort"], "descending");
+    // The pipeline header: a rate from the samples, the lag gauges, the new dead letter.
+    let p = &shown["pipeline"];
+    let rate: u64 = p["rate"]
+        .as_str()
+        .and_then(|r| r.strip_suffix(" / min"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(rate > 0, "{p}");
+    assert_eq!(p["lag"], "1.5 s (7 records waiting)");
+    assert_eq!(p["dead_count"], "1", "{p}");
+    assert!(
+        p["dead"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("lecture_progress: 1")),
+        "{p}"
+    );
 
     // No serious or critical accessibility violations, no script errors.
     for scan in ["learner_axe", "korean_axe", "admin_axe"] {

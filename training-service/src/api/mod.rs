@@ -8,6 +8,7 @@
 //! | `GET /v1/learners/{learner_id}/training` | the learner themself, or an admin | [`LearnerTraining`](crate::domain::LearnerTraining); zeros for a learner with no events; another learner's id → 404 |
 //! | `GET /v1/courses/{course_id}/learners?limit=&after=` | admin (learner → 403) | [`CoursePage`](crate::domain::CoursePage); `limit` defaults to 50, capped at 500 |
 //! | `GET /v1/courses` | admin | `{ "courses": [course_id, …] }` |
+//! | `GET /v1/pipeline` | admin | this instance's events applied, dead letters by handler, lag (from its metrics; no store call) |
 //! | `GET /`, `GET /dashboard` (+ `/dashboard.js`, `/dashboard-i18n.js`, `/dashboard-charts.js`, `/dashboard-admin.js`, `/dashboard.css`, `/favicon.svg`) | anyone (the page asks for a token) | the live dashboard |
 //!
 //! Admin (`TRAINING_ADMIN_ADDR`):
@@ -30,6 +31,7 @@ mod admin;
 mod dashboard;
 mod error;
 pub mod layers;
+mod pipeline;
 pub mod server;
 mod v1;
 
@@ -132,6 +134,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/v1/courses/{course_id}/learners", get(v1::course_learners))
         .route("/v1/courses", get(v1::courses))
+        .route("/v1/pipeline", get(pipeline::pipeline))
         .route("/", get(dashboard::page))
         .route("/dashboard", get(dashboard::page))
         .route("/dashboard.js", get(dashboard::script))

@@ -38,10 +38,51 @@ window.TrainingAdmin = (function () {
     if (!course && courses.length) course = sel.value || courses[0];
   }
 
+  // The pipeline header: samples of this instance's counters (no store call); rates are
+  // differences between samples, kept for an hour.
+  const HOUR_MS = 3600000;
+  let samples = [];
+
+  async function refreshPipeline(api) {
+    const p = await api("/v1/pipeline");
+    const now = Date.now();
+    samples.push({ at: now, p });
+    samples = samples.filter((s) => now - s.at <= HOUR_MS + 60000);
+    renderPipeline();
+  }
+
+  function renderPipeline() {
+    const last = samples[samples.length - 1];
+    if (!last) return;
+    const p = last.p;
+    const minuteAgo = samples.find((s) => last.at - s.at <= 60000) || last;
+    const dt = (last.at - minuteAgo.at) / 1000;
+    $("pipeline-rate").textContent = dt > 0
+      ? t("perMinute", { n: Math.round(((p.events_applied_total - minuteAgo.p.events_applied_total) / dt) * 60) })
+      : t("none");
+    $("pipeline-lag").textContent = p.lag_seconds === null || p.lag_seconds === undefined
+      ? t("noLag")
+      : t("lagValue", { s: Math.round(p.lag_seconds * 10) / 10, n: p.lag_messages || 0 });
+    const first = samples[0];
+    const dead = p.dead_letters_total - first.p.dead_letters_total;
+    const span = last.at - first.at;
+    let text = span >= HOUR_MS ? t("deadLastHour", { n: dead }) : t("deadSince", { n: dead, min: Math.round(span / 60000) });
+    const by = Object.entries(p.dead_letters)
+      .map(([handler, n]) => [handler, n - ((first.p.dead_letters || {})[handler] || 0)])
+      .filter(([, n]) => n > 0)
+      .map(([handler, n]) => t("deadBy", { handler, n }));
+    if (by.length) text += " — " + by.join(", ");
+    const dd = $("pipeline-dead");
+    dd.textContent = text;
+    dd.dataset.count = String(dead);
+    dd.className = dead > 0 ? "missing" : "";
+  }
+
   // One refresh: the course's learners, 500 a request; each request is conditional (ETag), so
   // an unchanged course costs one change check per page and no read. The table is redrawn
   // only when the answer changed.
   async function refresh(api) {
+    await refreshPipeline(api);
     await loadCourses(api);
     if (!course) { $("course-count").textContent = t("noCoursesYet"); return; }
     const all = [];
@@ -107,6 +148,7 @@ window.TrainingAdmin = (function () {
   }
 
   function render() {
+    renderPipeline();
     if (!ui || !course) return;
     const days = courseDays();
     const absentSel = $("absent-day");

@@ -149,6 +149,14 @@ try {
   console.log("admin-idle-begin");
   await ad.page.waitForTimeout(11000);
   console.log("admin-idle-end");
+  await ad.page.waitForTimeout(5500); // one more refresh after the test's new counts
+  out.pipeline = await ad.page.evaluate(() => ({
+    rate: document.getElementById("pipeline-rate").textContent,
+    lag: document.getElementById("pipeline-lag").textContent,
+    dead: document.getElementById("pipeline-dead").textContent,
+    dead_count: document.getElementById("pipeline-dead").dataset.count,
+  }));
+  await ad.page.screenshot({ path: `${cfg.screenshots}/admin.png`, fullPage: true });
   await ad.page.screenshot({ path: `${cfg.screenshots}/admin.png`, fullPage: true });
   const ids = () => ad.page.evaluate(() => Array.from(document.querySelectorAll("#learners-table tbody [data-learner]"), (r) => r.dataset.learner));
   // Who has not attended on the chosen day.
