@@ -302,6 +302,8 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
     // An idle page asks only the change check: a learner's every 2 s, an admin's every 5 s
     // (the learner's page stays open meanwhile); the views are never read again.
     assert_eq!(idle.len(), 2, "{idle:?}");
+    // Refreshes do not make the status live region speak.
+    assert_eq!(shown["idle_status_changes"], 0);
     for (spell, (reads, checks)) in &idle {
         assert_eq!(*reads, 0, "{spell}: an idle page read a view");
         assert!(*checks >= 2, "{spell}: {checks} change checks");

@@ -29,10 +29,13 @@
     }
   }
 
+  // The status is a live region: its text changes only when the state does (a screen reader
+  // announces each change), the time of the last refresh goes beside it, silently.
   function setStatus(key, vars, state) {
     status = { key, vars, state };
     const s = $("status");
-    s.textContent = t(key, vars);
+    const text = t(key, vars);
+    if (s.textContent !== text) s.textContent = text;
     s.dataset.state = state;
     s.className = state === "error" ? "err" : "";
   }
@@ -184,7 +187,8 @@
     if (!document.hidden) {
       try {
         if (claims.role === "admin") await window.TrainingAdmin.refresh(api); else await refreshLearner();
-        setStatus("live", { time: new Date().toLocaleTimeString(I.lang === "ko" ? "ko-KR" : "en-GB") }, "ok");
+        setStatus("live", null, "ok");
+        $("status-time").textContent = new Date().toLocaleTimeString(I.lang === "ko" ? "ko-KR" : "en-GB");
       } catch (e) {
         setStatus("error", { msg: e.message }, "error");
       }

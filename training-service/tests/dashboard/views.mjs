@@ -102,9 +102,16 @@ try {
   }));
   out.learner_errors = errors;
   // Idle: nothing changes for a while; the test counts the store calls meanwhile.
+  await page.evaluate(() => {
+    // What a screen reader would announce meanwhile: changes of the status live region.
+    window.statusChanges = 0;
+    new MutationObserver((m) => { window.statusChanges += m.length; })
+      .observe(document.getElementById("status"), { childList: true, characterData: true, subtree: true });
+  });
   console.log("idle-begin");
   await page.waitForTimeout(5000);
   console.log("idle-end");
+  out.idle_status_changes = await page.evaluate(() => window.statusChanges);
 
   // --- the learner, in Korean (the browser's language), then the switch back to English ---
   const ko = await open("ko-KR", cfg.learnerToken, { width: 390, height: 844 });
