@@ -129,19 +129,20 @@
     const region = node("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": c.course_id + " · " + t("perDay") });
     const table = card.appendChild(region).appendChild(node("table", { class: "days" }));
     const head = node("tr");
-    for (const h of ["date", "dayTime", "dayCredited", "dayUncredited", "attendance"]) head.appendChild(node("th", { scope: "col" }, t(h)));
+    // Attendance right after the date: on a phone the numbers scroll, what is missing shows.
+    for (const h of ["date", "attendance", "dayTime", "dayCredited", "dayUncredited"]) head.appendChild(node("th", { scope: "col" }, t(h)));
     table.appendChild(node("thead")).appendChild(head);
     const body = node("tbody");
     for (const d of c.days) {
       const tr = node("tr", { dataset: { date: d.date } });
       tr.appendChild(node("th", { scope: "row" }, d.date));
-      cell(tr, I.hm(d.total_seconds), "total");
-      cell(tr, I.hm(d.credited_seconds), "credited");
-      cell(tr, d.total_seconds > d.credited_seconds ? I.hm(d.total_seconds - d.credited_seconds) : t("none"), "uncredited");
       const key = attendanceStatus(d);
       const st = cell(tr, t(key), "attendance");
       st.dataset.status = key;
       st.className = key === "dayAttended" ? "ok" : "missing";
+      cell(tr, I.hm(d.total_seconds), "total");
+      cell(tr, I.hm(d.credited_seconds), "credited");
+      cell(tr, d.total_seconds > d.credited_seconds ? I.hm(d.total_seconds - d.credited_seconds) : t("none"), "uncredited");
       body.appendChild(tr);
     }
     table.appendChild(body);

@@ -2,6 +2,8 @@
 # Installs what the dashboard test needs; idempotent and non-interactive:
 #   - Chromium from Debian's packages (`apt-get install chromium`) when /usr/bin/chromium (or
 #     $CHROMIUM) is missing (as root, or through sudo -n);
+#   - a Korean font (`apt-get install fonts-nanum`) when fontconfig knows none, so that the
+#     Korean screenshot shows letters rather than boxes (the test reads text, not pixels);
 #   - playwright-core and axe-core (pinned in package-lock.json) from npm (`npm ci`) when
 #     node_modules is missing or older than the lock.
 # Success: one summary line on stderr. Failure: the tool's output tail and one error line.
@@ -20,15 +22,20 @@ run() {
 }
 
 chromium=${CHROMIUM:-/usr/bin/chromium}
-if [[ ! -x $chromium ]]; then
+packages=()
+[[ -x $chromium ]] || packages+=(chromium)
+if ! command -v fc-list >/dev/null || [[ -z $(fc-list :lang=ko 2>/dev/null) ]]; then
+  packages+=(fonts-nanum)
+fi
+if (( ${#packages[@]} )); then
   sudo=()
   if [[ $(id -u) != 0 ]]; then
-    command -v sudo >/dev/null || die "$chromium is missing and this user cannot install it: run \`apt-get install chromium\` as root"
+    command -v sudo >/dev/null || die "${packages[*]} missing and this user cannot install them: run \`apt-get install ${packages[*]}\` as root"
     sudo=(sudo -n)
   fi
   export DEBIAN_FRONTEND=noninteractive
   run "apt-get update" "${sudo[@]}" apt-get update
-  run "apt-get install chromium" "${sudo[@]}" apt-get install -y --no-install-recommends chromium
+  run "apt-get install ${packages[*]}" "${sudo[@]}" apt-get install -y --no-install-recommends "${packages[@]}"
 fi
 
 stamp=$here/node_modules/.setup-stamp
