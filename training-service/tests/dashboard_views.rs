@@ -306,7 +306,7 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
     assert_eq!(shown["idle_status_changes"], 0);
     for (spell, (reads, checks)) in &idle {
         assert_eq!(*reads, 0, "{spell}: an idle page read a view");
-        assert!(*checks >= 2, "{spell}: {checks} change checks");
+        assert!(*checks >= 1, "{spell}: the page stopped polling");
     }
 
     // The learner: the API's numbers, the cap line, the part over the cap, what is missing.
