@@ -57,7 +57,8 @@ pub(crate) struct KafkaArgs {
     #[arg(long = "kafka-security-protocol", env = "KAFKA_SECURITY_PROTOCOL", value_name = "PROTOCOL",
           value_parser = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"], ignore_case = true)]
     security_protocol: Option<String>,
-    /// SASL mechanism, e.g. `SCRAM-SHA-512`.
+    /// SASL mechanism, e.g. `SCRAM-SHA-512`, or `AWS_MSK_IAM` (MSK IAM: a binary built with
+    /// `--features consume-runtime/msk-iam`; see docs/msk-iam.md).
     #[arg(
         long = "kafka-sasl-mechanism",
         env = "KAFKA_SASL_MECHANISM",
