@@ -12,11 +12,13 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use consume_runtime::schema_registry::RegistryConfig;
 use consume_runtime::{Config, Runtime, Secret};
+
 use training_service::api::Limits;
 use training_service::auth::{JwtConfig, JwtSecret};
 use training_service::store::Guard;
 
-use crate::simulate::SimConfig;
+use crate::simulate::{Probe, SimConfig};
+use crate::writer::{WriteMode, WriteSettings};
 
 /// A configuration the service cannot start with.
 #[derive(Debug, thiserror::Error)]
@@ -337,11 +339,24 @@ pub(crate) struct ConsumerArgs {
     #[arg(long = "write-interval-ms", env = "TRAINING_WRITE_INTERVAL_MS", value_name = "MS",
           default_value_t = 12, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     write_interval_ms: u64,
+    /// How batches become store calls; the other modes are the latency benchmark's
+    /// baselines (bench/training-latency), not for production.
+    #[arg(
+        long = "write-mode",
+        env = "TRAINING_WRITE_MODE",
+        value_name = "MODE",
+        default_value = "group",
+        hide = true
+    )]
+    write_mode: WriteMode,
 }
 
 impl ConsumerArgs {
-    pub(crate) fn write_interval(&self) -> Duration {
-        Duration::from_millis(self.write_interval_ms)
+    pub(crate) fn write_settings(&self) -> WriteSettings {
+        WriteSettings {
+            interval: Duration::from_millis(self.write_interval_ms),
+            mode: self.write_mode,
+        }
     }
 
     /// A runtime over `config` with the registry and the subscriptions' settings.
@@ -695,6 +710,14 @@ pub(crate) struct LoadArgs {
     /// Write the expected totals (ground truth) here, as JSON.
     #[arg(long, value_name = "PATH")]
     truth: Option<PathBuf>,
+    /// Also send a latency probe (1 s of lecture for a learner of its own) this often, and
+    /// write their send times to `--probe-log` (for bench/training-latency's API poller).
+    #[arg(long, value_name = "MS", requires = "probe_log",
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    probe_every_ms: Option<u64>,
+    /// Where the probes' send times go (JSON).
+    #[arg(long, value_name = "PATH", requires = "probe_every_ms")]
+    probe_log: Option<PathBuf>,
 }
 
 impl LoadArgs {
@@ -709,6 +732,13 @@ impl LoadArgs {
             spread_days: self.spread_days,
             seed: self.seed,
             truth: self.truth.clone(),
+            probe: self
+                .probe_every_ms
+                .zip(self.probe_log.clone())
+                .map(|(ms, log)| Probe {
+                    every: Duration::from_millis(ms),
+                    log,
+                }),
         }
     }
 }

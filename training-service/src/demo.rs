@@ -58,7 +58,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
         .consumers
         .runtime(config.clone(), registry.clone())
         .map_err(|e| e.to_string())?;
-    let runtime = service::with_app(runtime, &store, args.consumers.write_interval());
+    let runtime = service::with_app(runtime, &store, args.consumers.write_settings());
     // The mock cluster does not implement CreateTopics: make the dead-letter topics here.
     for plan in runtime.plan().map_err(|e| e.to_string())? {
         for t in &plan.topics {

@@ -116,7 +116,7 @@ async fn serve(args: ServeArgs) -> Result<(), Failure> {
     };
     let registry = SchemaRegistry::new(config.registry).map_err(|e| e.to_string())?;
     let runtime = args.consumers.runtime(config.kafka, registry)?;
-    let runtime = service::with_app(runtime, &store, args.consumers.write_interval());
+    let runtime = service::with_app(runtime, &store, args.consumers.write_settings());
     let (shutdown, trigger) = service::shutdown_on_signal();
     service::run(
         service::Service {

@@ -8,6 +8,7 @@
 //! | `training_batches_total` | counter | batches applied to the store |
 //! | `training_event_visible_latency_seconds` | histogram | from the event's Kafka timestamp to its store write returning |
 //! | `training_store_commands_total{store,command}` | counter | database commands (round trips) issued by the store, by name (`find`, `getMore`, `update`, `insert`, `delete`, `aggregate`, `other`; the memory store: `call`) |
+//! | `training_store_apply_commands_total{store}` | counter | the part of those the writer's store calls issued (the API's reads excluded; the memory store: its `apply` calls) |
 //! | `training_store_document_writes_total{store}` | counter | documents inserted or updated by the store |
 //! | `training_store_bucket_cache_total{store,result}` | counter | bucket-cache lookups (`hit`: written without a read) |
 //!
@@ -32,6 +33,8 @@ pub const BATCHES: &str = "training_batches_total";
 pub const VISIBLE_LATENCY: &str = "training_event_visible_latency_seconds";
 /// The store's database commands.
 pub const STORE_COMMANDS: &str = "training_store_commands_total";
+/// The store's database commands issued by the writer's store calls.
+pub const STORE_APPLY_COMMANDS: &str = "training_store_apply_commands_total";
 /// The store's document writes.
 pub const STORE_DOCUMENT_WRITES: &str = "training_store_document_writes_total";
 /// The store's bucket-cache lookups.
@@ -95,6 +98,10 @@ fn describe() {
         "Database commands (round trips) issued by the store."
     );
     describe_counter!(
+        STORE_APPLY_COMMANDS,
+        "Database commands issued by the writer's store calls (the API's reads excluded)."
+    );
+    describe_counter!(
         STORE_DOCUMENT_WRITES,
         "Documents inserted or updated by the store."
     );
@@ -143,6 +150,7 @@ fn record_store(store: &dyn Store) {
             counter!(STORE_COMMANDS, "store" => kind, "command" => name).absolute(n);
         }
     }
+    counter!(STORE_APPLY_COMMANDS, "store" => kind).absolute(ops.apply_commands);
     counter!(STORE_DOCUMENT_WRITES, "store" => kind).absolute(ops.document_writes);
     counter!(STORE_BUCKET_CACHE, "store" => kind, "result" => "hit").absolute(ops.cache_hits);
     counter!(STORE_BUCKET_CACHE, "store" => kind, "result" => "miss").absolute(ops.cache_misses);

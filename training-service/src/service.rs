@@ -14,7 +14,7 @@ use training_service::store::Store;
 
 use crate::config::HttpConfig;
 use crate::consumers::App;
-use crate::writer::Writer;
+use crate::writer::{WriteSettings, Writer};
 
 /// Everything `run` needs.
 pub(crate) struct Service {
@@ -26,13 +26,13 @@ pub(crate) struct Service {
 }
 
 /// Gives the handlers their state: the group-commit writer in front of the store.
-pub(crate) fn with_app(runtime: Runtime, store: &Arc<dyn Store>, interval: Duration) -> Runtime {
+pub(crate) fn with_app(runtime: Runtime, store: &Arc<dyn Store>, write: WriteSettings) -> Runtime {
     // Every assignment and revocation of any handler counts; the writer tells the store to
     // forget cached buckets whenever this moves (see `MongoStore::with_bucket_cache`).
     let metrics = runtime.metrics();
     let ownership = move || metrics.snapshot().iter().map(|h| h.rebalances).sum();
     let app = App {
-        writer: Writer::spawn(Arc::clone(store), interval, ownership),
+        writer: Writer::spawn(Arc::clone(store), write, ownership),
     };
     runtime.state(app)
 }

@@ -38,6 +38,20 @@ pub(crate) struct SimConfig {
     pub(crate) spread_days: u32,
     pub(crate) seed: u64,
     pub(crate) truth: Option<PathBuf>,
+    /// Latency probes (`--probe-every-ms`, `--probe-log`), for a client that polls the API.
+    pub(crate) probe: Option<Probe>,
+}
+
+/// Latency probes: every `every`, one extra lecture event of 1 s for a learner of its own
+/// (`probe-<run>`), so that learner's total is the number of probes applied. The wall-clock
+/// send time of each (ms, just before it is handed to the publisher) goes to `log` as JSON
+/// `{"learner": …, "sent_ms": [...]}`: a client polling the learner's API total then knows
+/// when probe k became visible (total ≥ k) and so its publish → visible latency
+/// (bench/training-latency).
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    pub(crate) every: Duration,
+    pub(crate) log: PathBuf,
 }
 
 impl Default for SimConfig {
@@ -52,6 +66,7 @@ impl Default for SimConfig {
             spread_days: 2,
             seed: 1,
             truth: None,
+            probe: None,
         }
     }
 }
@@ -203,6 +218,23 @@ impl Generator {
         }
         self.recent.push_back(ev.clone());
         (ev, false)
+    }
+
+    /// The learner the latency probes are for (not one of the simulated learners).
+    pub(crate) fn probe_learner(&self) -> String {
+        format!("probe-{}", self.run)
+    }
+
+    /// Latency probe `k` (from 1): 1 s of lecture, now, for [`Self::probe_learner`].
+    pub(crate) fn probe(&self, k: u64) -> Event {
+        Event::Lecture(LectureAvro(LectureProgress {
+            event_id: format!("probe-{}-{k:09}", self.run),
+            learner_id: self.probe_learner(),
+            course_id: "course-01".to_owned(),
+            lecture_id: "probe".to_owned(),
+            watched_seconds: 1,
+            occurred_at: now_ms(),
+        }))
     }
 
     fn fresh(&mut self) -> Event {
@@ -367,6 +399,13 @@ pub(crate) async fn run(
             .await
             .map_err(|err| format!("publishing to {}: {err}", e.topic(topics)))
     };
+    let mut probes_sent: Vec<i64> = Vec::new();
+    let mut next_probe = started;
+    let probe_learner = generator.probe_learner();
+    if let Some(p) = &c.probe {
+        // The learner first (the poller waits for it), the send times at the end.
+        write_probe_log(&p.log, &probe_learner, &[])?;
+    }
     while started.elapsed() < c.duration {
         owed += per_tick;
         let n = owed.floor() as usize;
@@ -374,6 +413,13 @@ pub(crate) async fn run(
         for _ in 0..n {
             let (e, dup) = generator.next();
             truth.record(&e, dup);
+            inflight.push(publish(e));
+        }
+        if let Some(p) = c.probe.as_ref().filter(|_| Instant::now() >= next_probe) {
+            next_probe += p.every;
+            let e = generator.probe(probes_sent.len() as u64 + 1);
+            truth.record(&e, false);
+            probes_sent.push(now_ms());
             inflight.push(publish(e));
         }
         next += tick;
@@ -392,12 +438,25 @@ pub(crate) async fn run(
     publisher
         .flush(Duration::from_secs(30))
         .map_err(|e| format!("flushing the publisher: {e}"))?;
-    let truth = truth.finish(generator.learner_ids());
+    if let Some(p) = &c.probe {
+        write_probe_log(&p.log, &probe_learner, &probes_sent)?;
+    }
+    let probed = c.probe.as_ref().map(|_| probe_learner.as_str());
+    let truth = truth.finish(generator.learner_ids().chain(probed));
     if let Some(path) = &c.truth {
         let json = serde_json::to_string_pretty(&truth).map_err(|e| e.to_string())?;
         std::fs::write(path, json).map_err(|e| format!("writing {}: {e}", path.display()))?;
     }
     Ok(truth)
+}
+
+/// Writes the probe log whole (a reader never sees half of it: written aside, then renamed).
+fn write_probe_log(path: &std::path::Path, learner: &str, sent_ms: &[i64]) -> Result<(), String> {
+    let log = serde_json::json!({ "learner": learner, "sent_ms": sent_ms });
+    let aside = path.with_extension("partial");
+    std::fs::write(&aside, log.to_string())
+        .and_then(|()| std::fs::rename(&aside, path))
+        .map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -250,6 +250,10 @@ async fn counted(store: &MongoStore, events: &[RefinedEvent]) -> CommandCounts {
     store.apply(events).await.expect("apply");
     let used = store.ops().since(before);
     assert_eq!(used.commands, used.by_command.total(), "{used:?}");
+    assert_eq!(
+        used.apply_commands, used.commands,
+        "every command of a store call counts as the writer's: {used:?}"
+    );
     used.by_command
 }
 
@@ -305,6 +309,14 @@ async fn commands_are_counted_by_name(server: Server) {
         expect(1, updates),
         "uncached buckets"
     );
+
+    // 4b. Reads (the API's change check and totals) are counted, but not as the writer's.
+    let before = a.ops();
+    a.learner_version("learner-0001").await.expect("version");
+    a.learner_training("learner-0001").await.expect("totals");
+    let used = a.ops().since(before);
+    assert!(used.commands >= 2, "reads not counted: {used:?}");
+    assert_eq!(used.apply_commands, 0, "reads counted as writes: {used:?}");
 
     // 5. Under the version guard, a's cache is stale now: every statement fails its guard
     //    (11000), then one `find` and the updates again. (Under the `_id`-only guard nothing

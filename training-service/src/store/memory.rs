@@ -79,7 +79,7 @@ impl MemoryStore {
                 report.buckets_written += 1;
             }
         }
-        self.ops.command();
+        self.ops.apply_call();
         self.ops.writes(report.buckets_written as u64);
         report
     }

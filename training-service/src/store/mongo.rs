@@ -41,6 +41,13 @@ use super::{
 
 /// The collection holding the buckets.
 pub const BUCKETS_COLLECTION: &str = "training_buckets";
+tokio::task_local! {
+    /// Set while [`Store::apply`] runs: the driver calls the command monitor inline, in the
+    /// task that runs the operation, so a command started in `apply` is counted as the
+    /// writer's ([`OpsSnapshot::apply_commands`]) and an API read is not.
+    static IN_APPLY: ();
+}
+
 /// Rounds of read-and-write before [`StoreError::Conflict`].
 const MAX_ROUNDS: u32 = 8;
 /// Update statements per `update` command on MongoDB (keeps each command far below 16 MiB).
@@ -123,7 +130,7 @@ impl MongoStore {
         // Counted, not derived: every command the driver starts (retries included), by name.
         opts.command_event_handler = Some(EventHandler::callback(move |ev: CommandEvent| {
             if let CommandEvent::Started(started) = ev {
-                counter.named_command(&started.command_name);
+                counter.named_command(&started.command_name, IN_APPLY.try_with(|_| ()).is_ok());
             }
         }));
         let client = Client::with_options(opts)?;
@@ -657,7 +664,7 @@ fn bucket_events(d: &Document, key: &DayKey) -> Result<Vec<RefinedEvent>, StoreE
 
 impl Store for MongoStore {
     fn apply<'a>(&'a self, events: &'a [RefinedEvent]) -> StoreFuture<'a, ApplyReport> {
-        Box::pin(self.apply_batch(events))
+        Box::pin(IN_APPLY.scope((), self.apply_batch(events)))
     }
 
     fn ownership_changed(&self) {
