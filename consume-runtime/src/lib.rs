@@ -53,8 +53,11 @@
 //!   not retried. A panic counts as a retryable error. A message that fails for good is
 //!   counted (`consume_messages_failed_total`) and published to its dead-letter topic
 //!   (`<topic>.<group>.dlq` by default, headers and all, before its offset is stored); with
-//!   dead letters off it is logged at error level and passed. Every kind of hostile record
-//!   and where it goes: `docs/hostile-records.md`.
+//!   dead letters off it is logged at error level and passed. Each dead letter says why in
+//!   one word ([`DeadLetterReason`]: header `consume-reason`, label `reason` of
+//!   `consume_dead_letters_total`); the process keeps the last hour's counts and the most
+//!   recent ones ([`Metrics::dead_letters_last_hour`], [`Metrics::recent_dead_letters`]).
+//!   Every kind of hostile record and where it goes: `docs/hostile-records.md`.
 //! - **Lag and stalls.** Per partition, lag in messages and in seconds (the age of the oldest
 //!   record not yet handled) and whether it is stalled ([`Metrics::stalled_partitions`]).
 //! - **Metrics.** Recorded through the [`metrics`](https://docs.rs/metrics) facade: install
@@ -135,6 +138,7 @@ pub mod trace;
 pub use asyncapi::document as asyncapi;
 pub use batch::{Batch, BatchHandler};
 pub use config::{Assignor, Config};
+pub use consumer::DeadLetterReason;
 pub use options::{BatchOptions, DeadLetter, HandlerOptions};
 
 /// The dead-letter topic of a topic for a consumer group: `<topic>.<group>.dlq`.
@@ -146,7 +150,7 @@ pub use extract::{
     Avro, Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap,
 };
 pub use handler::{Handler, call_handler};
-pub use metrics::{HandlerSnapshot, Metrics, PartitionSnapshot};
+pub use metrics::{DeadLetterCount, HandlerSnapshot, Metrics, PartitionSnapshot, RecentDeadLetter};
 pub use outcome::{IntoOutcome, Outcome};
 pub use publish::{Delivered, PublishError, Publisher};
 pub use registry::{HandlerPlan, Registration, registrations};

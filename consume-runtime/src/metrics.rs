@@ -10,7 +10,7 @@
 //! | `consume_retries_total` | counter | `handler`, `group` | retries performed |
 //! | `consume_handler_panics_total` | counter | `handler`, `group` | handler panics caught |
 //! | `consume_rebalances_total` | counter | `handler`, `group` | rebalance events (assign, revoke) |
-//! | `consume_dead_letters_total` | counter | `handler`, `group` | messages published to a dead-letter topic |
+//! | `consume_dead_letters_total` | counter | `handler`, `group`, `reason` | messages published to a dead-letter topic, by [`DeadLetterReason`] (`decode`, `key`, `rejected`, `permanent`, `retries_exhausted`, `worker_crashed`; every one registered at 0) |
 //! | `consume_commit_failures_total` | counter | `handler`, `group` | offset commits that failed |
 //! | `consume_worker_restarts_total` | counter | `handler`, `group` | partition loops restarted after a crash |
 //! | `consume_fetch_errors_total` | counter | `handler`, `group` | errors librdkafka reported while fetching |
@@ -21,6 +21,11 @@
 //! | `consume_partition_lag_messages` | gauge | `handler`, `group`, `topic`, `partition` | records not yet handled |
 //! | `consume_partition_lag_seconds` | gauge | `handler`, `group`, `topic`, `partition` | age of the oldest record not yet handled |
 //! | `consume_partition_stalled` | gauge | `handler`, `group`, `topic`, `partition` | 1 while the partition is stalled |
+//!
+//! Dead letters are also kept in process, per handler and bounded: the last hour's counts by
+//! reason ([`Metrics::dead_letters_last_hour`]) and the [`RECENT_DEAD_LETTERS`] most recent
+//! ones with where they came from and a short, quote-free summary of why
+//! ([`Metrics::recent_dead_letters`]), for a service's own status page.
 //!
 //! The handles are registered when [`Runtime::run`](crate::Runtime::run) starts the
 //! handlers: install the recorder before that. A revoked partition's gauges drop to 0 (its
@@ -35,6 +40,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use metrics::{Counter, Gauge, Histogram, Unit};
 
+mod dead_letters;
+
+pub use dead_letters::{DeadLetterCount, RECENT_DEAD_LETTERS, RecentDeadLetter, SUMMARY_CHARS};
+pub(crate) use dead_letters::{DeadLetters, Published};
+
+pub use crate::consumer::DeadLetterReason;
+
 /// Messages settled successfully.
 pub const MESSAGES_HANDLED: &str = "consume_messages_handled_total";
 /// Messages that failed for good.
@@ -45,7 +57,7 @@ pub const RETRIES: &str = "consume_retries_total";
 pub const HANDLER_PANICS: &str = "consume_handler_panics_total";
 /// Rebalance events.
 pub const REBALANCES: &str = "consume_rebalances_total";
-/// Messages published to a dead-letter topic.
+/// Messages published to a dead-letter topic (labels `handler`, `group`, `reason`).
 pub const DEAD_LETTERS: &str = "consume_dead_letters_total";
 /// Offset commits that failed.
 pub const COMMIT_FAILURES: &str = "consume_commit_failures_total";
@@ -182,7 +194,7 @@ pub(crate) struct HandlerMetrics {
     pub(crate) panics: Count,
     pub(crate) rebalances: Count,
     pub(crate) commit_failures: Count,
-    pub(crate) dead_lettered: Count,
+    pub(crate) dead_letters: DeadLetters,
     pub(crate) worker_restarts: Count,
     pub(crate) fetch_errors: Count,
     pub(crate) stalls: Count,
@@ -208,7 +220,7 @@ impl HandlerMetrics {
             panics: count(HANDLER_PANICS),
             rebalances: count(REBALANCES),
             commit_failures: count(COMMIT_FAILURES),
-            dead_lettered: count(DEAD_LETTERS),
+            dead_letters: DeadLetters::register(handler, group),
             worker_restarts: count(WORKER_RESTARTS),
             fetch_errors: count(FETCH_ERRORS),
             stalls: count(PARTITION_STALLS),
@@ -317,7 +329,7 @@ impl HandlerMetrics {
             rebalances: self.rebalances.get(),
             assigned_partitions: self.assigned_partitions.0.load(Ordering::Relaxed),
             commit_failures: self.commit_failures.get(),
-            dead_lettered: self.dead_lettered.get(),
+            dead_lettered: self.dead_letters.total(),
             worker_restarts: self.worker_restarts.get(),
             fetch_errors: self.fetch_errors.get(),
             stalls: self.stalls.get(),
@@ -405,6 +417,28 @@ impl Metrics {
     pub fn snapshot(&self) -> Vec<HandlerSnapshot> {
         let map = self.handlers.lock().unwrap_or_else(|p| p.into_inner());
         map.values().map(|m| m.snapshot()).collect()
+    }
+
+    /// The dead letters published in the last hour (the current minute and the 59 before
+    /// it), per handler and [`DeadLetterReason`], by handler name then reason; reasons with
+    /// none are left out.
+    pub fn dead_letters_last_hour(&self) -> Vec<DeadLetterCount> {
+        let now = SystemTime::now();
+        self.each(|m| m.dead_letters.last_hour(now))
+    }
+
+    /// The most recent dead letters, newest first: at most [`RECENT_DEAD_LETTERS`] per
+    /// handler (a handler that publishes many does not push another's out).
+    pub fn recent_dead_letters(&self) -> Vec<RecentDeadLetter> {
+        let mut all = self.each(|m| m.dead_letters.recent());
+        all.sort_by_key(|l| std::cmp::Reverse(l.at));
+        all
+    }
+
+    /// `f` of every handler, concatenated in handler-name order.
+    fn each<T>(&self, f: impl Fn(&HandlerMetrics) -> Vec<T>) -> Vec<T> {
+        let map = self.handlers.lock().unwrap_or_else(|p| p.into_inner());
+        map.values().flat_map(|m| f(m)).collect()
     }
 
     /// The partitions that are stalled right now, as `(handler, partition)`: a service can

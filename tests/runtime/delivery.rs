@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consume_runtime::{HandlerError, Json, Key, Meta, Runtime, State, consume};
+use consume_runtime::{DeadLetterReason, HandlerError, Json, Key, Meta, Runtime, State, consume};
 use consume_tests::runtime::{Running, config};
 use consume_tests::{kafka, require, unique};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -300,6 +300,75 @@ async fn retryable_errors_are_retried_and_permanent_ones_do_not_block() {
     assert_eq!(bad_json, "not json");
     assert_eq!(bad_h["kafka_dlt-original-offset"], 5i64.to_be_bytes());
     assert!(text(bad_h, "kafka_dlt-exception-message").contains("Json extractor rejected"));
+
+    // Why, in one word: the same in the header, the counter's label and the process's record.
+    assert_eq!(text(poison_h, "consume-reason"), "permanent");
+    assert_eq!(text(bad_h, "consume-reason"), "decode");
+    let scrape = consume_tests::runtime::prometheus().render();
+    for (reason, n) in [
+        ("permanent", 1),
+        ("decode", 1),
+        ("key", 0),
+        ("retries_exhausted", 0),
+    ] {
+        let series = format!(
+            "consume_dead_letters_total{{handler=\"retry_handler\",group=\"{group}\",reason=\"{reason}\"}} {n}"
+        );
+        assert!(
+            scrape.lines().any(|l| l == series),
+            "no `{series}` in:\n{scrape}"
+        );
+    }
+    let hour: Vec<(String, DeadLetterReason, u64)> = metrics
+        .dead_letters_last_hour()
+        .into_iter()
+        .map(|c| (c.handler, c.reason, c.count))
+        .collect();
+    assert_eq!(
+        hour,
+        [
+            ("retry_handler".to_owned(), DeadLetterReason::Decode, 1),
+            ("retry_handler".to_owned(), DeadLetterReason::Permanent, 1)
+        ]
+    );
+    let recent = metrics.recent_dead_letters();
+    let seen: Vec<(i64, DeadLetterReason, u32, &str, &str)> = recent
+        .iter()
+        .map(|r| {
+            (
+                r.offset,
+                r.reason,
+                r.attempts,
+                r.summary.as_str(),
+                r.dead_letter_topic.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                5,
+                DeadLetterReason::Decode,
+                1,
+                "Json extractor rejected the message: expected ident at line 1 column 2",
+                dlq.as_str()
+            ),
+            (
+                2,
+                DeadLetterReason::Permanent,
+                1,
+                "flaky dependency",
+                dlq.as_str()
+            ),
+        ],
+        "newest first"
+    );
+    assert!(
+        recent
+            .iter()
+            .all(|r| r.topic == topic && r.partition == 0 && r.group == group)
+    );
 }
 
 // ---- graceful shutdown ----

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use consume_runtime::{
-    Batch, Config, Delivery, FromMessage, HandlerError, Headers, Json, Meta, Payload, Publisher,
-    Rejection, Runtime, State, consume,
+    Batch, Config, DeadLetterReason, Delivery, FromMessage, HandlerError, Headers, Json, Meta,
+    Payload, Publisher, Rejection, Runtime, State, consume,
 };
 use consume_tests::runtime::{self, Running, config};
 use consume_tests::{kafka, require, unique};
@@ -334,11 +334,29 @@ async fn no_record_stops_the_partition_and_each_goes_where_the_docs_say() {
         Some(h.handled),
         "{prometheus}"
     );
-    assert_eq!(
-        line("consume_dead_letters_total"),
-        Some(expected_letters as u64),
-        "{prometheus}"
-    );
+    // Dead letters by reason: each series counts the letters whose `consume-reason` says so.
+    let mut by_header: BTreeMap<String, u64> = BTreeMap::new();
+    for (h, _) in &letters {
+        *by_header
+            .entry(h.get_str("consume-reason").unwrap_or("none").to_owned())
+            .or_default() += 1;
+    }
+    let mut by_label: BTreeMap<String, u64> = BTreeMap::new();
+    for reason in DeadLetterReason::ALL {
+        let series = format!(
+            "consume_dead_letters_total{{handler=\"hostile_json\",group=\"{group}\",reason=\"{reason}\"}} "
+        );
+        let n = prometheus
+            .lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no `{series}` in:\n{prometheus}"));
+        if n > 0 {
+            by_label.insert(reason.to_string(), n);
+        }
+    }
+    assert_eq!(by_label, by_header);
+    assert_eq!(by_label.values().sum::<u64>(), expected_letters as u64);
     assert!(
         prometheus.contains(&format!(
             "consume_handler_duration_seconds_count{{handler=\"hostile_json\",group=\"{group}\"}}"
@@ -735,6 +753,15 @@ async fn a_loop_that_keeps_crashing_on_one_record_restarts_and_dead_letters_it()
     assert_eq!(
         letters[0].1["kafka_dlt-original-offset"],
         15i64.to_be_bytes()
+    );
+    assert_eq!(letters[0].1["consume-reason"], b"worker_crashed");
+    let recent = metrics.recent_dead_letters();
+    assert_eq!(
+        recent
+            .iter()
+            .map(|r| (r.offset, r.reason.as_str(), r.attempts))
+            .collect::<Vec<_>>(),
+        [(15, "worker_crashed", 1)]
     );
 }
 

@@ -15,7 +15,7 @@ use rdkafka::message::{BorrowedMessage, Message as _};
 use tracing::Instrument as _;
 
 use super::partition::{Cursor, Exit, Mode, Partition};
-use super::settle::{Next, Settled, decide};
+use super::settle::{GiveUp, Next, Settled, decide};
 use crate::batch::{Batch, BatchHandler};
 use crate::error::HandlerError;
 use crate::extract::FromMessage;
@@ -78,7 +78,7 @@ where
                 .fail(
                     &p.delivery(only),
                     &HandlerError::permanent(reason.to_owned()),
-                    "the partition worker crashed on it",
+                    GiveUp::Crashed,
                 )
                 .await
         } else {
@@ -127,7 +127,7 @@ where
                 Err(r) if r.is_permanent() => {
                     rejected[i] = true;
                     let e = r.into_handler_error();
-                    if !settle.fail(&d, &e, "permanent error").await.settled() {
+                    if !settle.fail(&d, &e, GiveUp::Permanent).await.settled() {
                         return Settled::Interrupted;
                     }
                 }

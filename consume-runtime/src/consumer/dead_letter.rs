@@ -21,17 +21,93 @@
 //! is and the whole record is tried again with back-off until it is published or the
 //! partition is revoked: the partition then shows as stalled on `/metrics` instead of losing
 //! the record.
+//!
+//! **Why**, as a word of a fixed set ([`DeadLetterReason`]), is decided once, by the settle
+//! step (`settle.rs`), and the same word goes everywhere a dead letter is reported: the
+//! `consume-reason` header, the `reason` label of `consume_dead_letters_total`, and the
+//! record of recent dead letters the process keeps ([`Metrics::recent_dead_letters`]).
+//!
+//! [`Metrics::recent_dead_letters`]: crate::Metrics::recent_dead_letters
 
+use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use tokio_util::sync::CancellationToken;
 
 use super::settle::{DeadLetters, Failure};
 use crate::extract::Delivery;
-use crate::metrics::HandlerMetrics;
+use crate::metrics::{HandlerMetrics, Published};
 use crate::publish::Publisher;
+
+/// Why a record was dead-lettered: one word of a fixed set, so it can label a metric
+/// (`consume_dead_letters_total{reason}`) and a header (`consume-reason`) without letting
+/// error texts or record contents into either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum DeadLetterReason {
+    /// `decode`: the value does not decode (`Json<T>`, `Avro<T>`: bad bytes, an unknown
+    /// schema id, a writer schema that cannot be read as `T`, a tombstone), or an extractor
+    /// said so with [`Rejection::undecodable`](crate::Rejection::undecodable).
+    Decode,
+    /// `key`: the key does not decode (`Key<T>`: null, not UTF-8), or an extractor said so
+    /// with [`Rejection::bad_key`](crate::Rejection::bad_key).
+    Key,
+    /// `rejected`: another extractor refused the record for good
+    /// ([`Rejection::permanent`](crate::Rejection::permanent)), typically an application's own
+    /// validation.
+    Rejected,
+    /// `permanent`: the handler returned [`HandlerError::permanent`](crate::HandlerError::permanent).
+    Permanent,
+    /// `retries_exhausted`: the handler (or a retryable extractor) failed on every attempt
+    /// the retry policy allows; panics count as failures.
+    RetriesExhausted,
+    /// `worker_crashed`: the partition's loop crashed on the record again and again (outside
+    /// a handler call, e.g. in a batch handler's extractors), so it was dead-lettered unrun.
+    WorkerCrashed,
+}
+
+impl DeadLetterReason {
+    /// Every reason, in the order of their words below.
+    pub const ALL: [DeadLetterReason; 6] = [
+        DeadLetterReason::Decode,
+        DeadLetterReason::Key,
+        DeadLetterReason::Rejected,
+        DeadLetterReason::Permanent,
+        DeadLetterReason::RetriesExhausted,
+        DeadLetterReason::WorkerCrashed,
+    ];
+
+    /// Its word: `decode`, `key`, `rejected`, `permanent`, `retries_exhausted` or
+    /// `worker_crashed` (the metric label and the header value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadLetterReason::Decode => "decode",
+            DeadLetterReason::Key => "key",
+            DeadLetterReason::Rejected => "rejected",
+            DeadLetterReason::Permanent => "permanent",
+            DeadLetterReason::RetriesExhausted => "retries_exhausted",
+            DeadLetterReason::WorkerCrashed => "worker_crashed",
+        }
+    }
+
+    /// The reason with word `s`, if any.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Its position in [`DeadLetterReason::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for DeadLetterReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The headers a dead letter carries besides the record's own, with what each holds; the
 /// AsyncAPI export documents dead letters from this table.
@@ -66,6 +142,11 @@ pub(crate) const HEADERS: &[(&str, &str)] = &[
         "How many times the handler was called, in decimal.",
     ),
     (
+        REASON,
+        "Why, as one word: `decode`, `key`, `rejected`, `permanent`, `retries_exhausted` or \
+         `worker_crashed` (the `reason` label of `consume_dead_letters_total`).",
+    ),
+    (
         VALUE_DROPPED,
         "Only when the broker refused the whole record: why; the value is then left out.",
     ),
@@ -94,6 +175,7 @@ const EXCEPTION_FQCN: &str = "kafka_dlt-exception-fqcn";
 const EXCEPTION_MESSAGE: &str = "kafka_dlt-exception-message";
 const HANDLER: &str = "consume-handler";
 const ATTEMPTS: &str = "consume-attempts";
+const REASON: &str = "consume-reason";
 const VALUE_DROPPED: &str = "consume-value-dropped";
 const ORIGINAL_VALUE_SIZE: &str = "consume-original-value-size";
 const ORIGINAL_KEY_SIZE: &str = "consume-original-key-size";
@@ -187,11 +269,20 @@ impl DeadLetters for Route {
             match self.publisher.send_record(&dlq, key, value, &headers).await {
                 Ok(delivered) => {
                     crate::failpoint::hit("dead-letter");
-                    self.metrics.dead_lettered.add(1);
+                    self.metrics.dead_letters.published(Published {
+                        at: SystemTime::now(),
+                        topic: d.topic(),
+                        partition: d.partition(),
+                        offset: d.offset(),
+                        dead_letter_topic: &dlq,
+                        reason: failure.reason,
+                        attempts: failure.attempts,
+                        error: failure.error,
+                    });
                     tracing::warn!(
                         handler = %self.handler, topic = %d.topic(), partition = d.partition(), offset = d.offset(),
                         dead_letter_topic = %dlq, dead_letter_offset = delivered.offset, error = %failure.error,
-                        shape = ?shape, "message failed ({}); dead-lettered", failure.why
+                        reason = %failure.reason, shape = ?shape, "message failed ({}); dead-lettered", failure.why.text()
                     );
                     return true;
                 }
@@ -245,11 +336,12 @@ fn headers(
         (ORIGINAL_GROUP, group.as_bytes().to_vec()),
         (
             EXCEPTION_FQCN,
-            format!("{}: {:?}", failure.why, failure.error.kind()).into_bytes(),
+            format!("{}: {:?}", failure.why.text(), failure.error.kind()).into_bytes(),
         ),
         (EXCEPTION_MESSAGE, failure.error.to_string().into_bytes()),
         (HANDLER, handler.as_bytes().to_vec()),
         (ATTEMPTS, failure.attempts.to_string().into_bytes()),
+        (REASON, failure.reason.as_str().as_bytes().to_vec()),
     ];
     if shape != Shape::Whole {
         let size = d.payload().map_or(-1, |v| v.len() as i64);
@@ -273,7 +365,18 @@ fn headers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consumer::settle::GiveUp;
     use crate::{HandlerError, StateMap};
+
+    #[test]
+    fn reasons_have_one_word_each_and_their_index_is_their_place_in_all() {
+        for (i, r) in DeadLetterReason::ALL.into_iter().enumerate() {
+            assert_eq!(r.index(), i);
+            assert_eq!(DeadLetterReason::parse(r.as_str()), Some(r));
+            assert_eq!(r.to_string(), r.as_str());
+        }
+        assert_eq!(DeadLetterReason::parse("Decode"), None);
+    }
 
     #[test]
     fn every_header_is_documented_and_every_documented_header_is_sent() {
@@ -284,7 +387,8 @@ mod tests {
         let failure = Failure {
             error: &error,
             attempts: 1,
-            why: "permanent error",
+            why: GiveUp::Permanent,
+            reason: DeadLetterReason::Permanent,
         };
         let sent: Vec<&str> = headers("h", "g", &d, failure, Shape::Bare, Some("too large"))
             .into_iter()

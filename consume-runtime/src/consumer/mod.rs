@@ -10,7 +10,8 @@
 //! 3. One of three peer loops — `sequential.rs` (default), `lanes.rs` (`concurrency = N`),
 //!    `batcher.rs` (`batch = N`) — hands it to
 //! 4. `settle.rs`: runs the handler (extractors included), retries in place, and on a final
-//!    failure calls `dead_letter.rs` (publish to the route decided at plan time);
+//!    failure decides the [`DeadLetterReason`] and calls `dead_letter.rs` (publish to the
+//!    route decided at plan time; counted and recorded in `metrics/dead_letters.rs`);
 //! 5. `offsets.rs`: the settled offset is stored for the next commit (and the loop's
 //!    progress published for the lag monitor).
 //!
@@ -42,3 +43,5 @@ pub(crate) mod queue;
 pub(crate) mod sequential;
 pub(crate) mod settle;
 pub(crate) mod supervisor;
+
+pub use dead_letter::DeadLetterReason;

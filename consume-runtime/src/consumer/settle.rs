@@ -2,8 +2,9 @@
 //!
 //! Works on a [`Delivery`] (not on a librdkafka message) and reaches the outside world only
 //! through [`DeadLetters`], so the whole decision (how many attempts, which waits, what a
-//! panic counts as, when a record goes to the dead letters) is unit-tested without a broker
-//! (see the tests below). The three partition loops call it; none decides on its own.
+//! panic counts as, when a record goes to the dead letters and with which
+//! [`DeadLetterReason`]) is unit-tested without a broker (see the tests below). The three
+//! partition loops call it; none decides on its own.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -13,8 +14,9 @@ use futures::FutureExt as _;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+use super::dead_letter::DeadLetterReason;
 use crate::error::{ErrorKind, HandlerError};
-use crate::extract::Delivery;
+use crate::extract::{Delivery, Rejection};
 use crate::handler::Handler;
 use crate::metrics::HandlerMetrics;
 use crate::outcome::Outcome;
@@ -50,7 +52,40 @@ pub(crate) enum Next {
         unavailable: bool,
     },
     /// Failed for good, for this reason.
-    GiveUp(&'static str),
+    GiveUp(GiveUp),
+}
+
+/// Why a record failed for good, as far as the retry logic knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GiveUp {
+    /// A permanent error or rejection: not retried.
+    Permanent,
+    /// The retry policy's attempts are used up.
+    RetriesExhausted,
+    /// The partition loop kept crashing on the record; it was not run again.
+    Crashed,
+}
+
+impl GiveUp {
+    /// As the `kafka_dlt-exception-fqcn` header and the log say it.
+    pub(crate) fn text(self) -> &'static str {
+        match self {
+            GiveUp::Permanent => "permanent error",
+            GiveUp::RetriesExhausted => "retries exhausted",
+            GiveUp::Crashed => "the partition worker crashed on it",
+        }
+    }
+
+    /// The reason a dead letter reports for `error`: the one place it is decided. A
+    /// permanent failure is the rejecting extractor's (`decode`, `key`, `rejected`) when an
+    /// extractor refused the record, the handler's (`permanent`) otherwise.
+    pub(crate) fn reason(self, error: &HandlerError) -> DeadLetterReason {
+        match self {
+            GiveUp::Crashed => DeadLetterReason::WorkerCrashed,
+            GiveUp::RetriesExhausted => DeadLetterReason::RetriesExhausted,
+            GiveUp::Permanent => Rejection::reason_of(error).unwrap_or(DeadLetterReason::Permanent),
+        }
+    }
 }
 
 /// The decision after attempt `attempt` ended with `outcome`. An *unavailable* dependency
@@ -58,12 +93,12 @@ pub(crate) enum Next {
 pub(crate) fn decide(outcome: &Outcome, attempt: u32, policy: &RetryPolicy) -> Next {
     let error = match outcome {
         Outcome::Ack => return Next::Ack,
-        Outcome::Fail(_) => return Next::GiveUp("permanent error"),
+        Outcome::Fail(_) => return Next::GiveUp(GiveUp::Permanent),
         Outcome::Retry(e) => e,
     };
     let unavailable = error.kind() == ErrorKind::Unavailable;
     if !unavailable && attempt >= policy.max_attempts {
-        return Next::GiveUp("retries exhausted");
+        return Next::GiveUp(GiveUp::RetriesExhausted);
     }
     let attempt = attempt.saturating_add(1);
     Next::Retry {
@@ -78,7 +113,8 @@ pub(crate) fn decide(outcome: &Outcome, attempt: u32, policy: &RetryPolicy) -> N
 pub(crate) struct Failure<'a> {
     pub(crate) error: &'a HandlerError,
     pub(crate) attempts: u32,
-    pub(crate) why: &'a str,
+    pub(crate) why: GiveUp,
+    pub(crate) reason: DeadLetterReason,
 }
 
 /// Where records that failed for good go. Implemented by the dead-letter route
@@ -133,9 +169,7 @@ impl<D: DeadLetters> Settle<'_, D> {
     {
         if let Some(reason) = poison {
             let e = HandlerError::permanent(PoisonError(reason.to_owned()));
-            return self
-                .fail(&d, &e, "the partition worker crashed on it")
-                .await;
+            return self.fail(&d, &e, GiveUp::Crashed).await;
         }
         loop {
             let outcome = self.guarded(handler.call(&d)).await;
@@ -195,13 +229,14 @@ impl<D: DeadLetters> Settle<'_, D> {
 
     /// A record that failed for good: counted, then dead-lettered (published before its
     /// offset may be stored) or, with dead letters off, logged at error level and passed.
-    pub(crate) async fn fail(&self, d: &Delivery<'_>, e: &HandlerError, why: &str) -> Settled {
+    pub(crate) async fn fail(&self, d: &Delivery<'_>, e: &HandlerError, why: GiveUp) -> Settled {
         self.metrics.failed.add(1);
+        let reason = why.reason(e);
         let Some(dead_letters) = self.dead_letters else {
             tracing::error!(
                 handler = self.handler, group = self.group, topic = %d.topic(), partition = d.partition(),
-                offset = d.offset(), attempts = d.attempt(), error = %e,
-                "message failed ({why}); dead letters are off for this handler, skipping it"
+                offset = d.offset(), attempts = d.attempt(), error = %e, reason = %reason,
+                "message failed ({}); dead letters are off for this handler, skipping it", why.text()
             );
             return Settled::Done;
         };
@@ -209,6 +244,7 @@ impl<D: DeadLetters> Settle<'_, D> {
             error: e,
             attempts: d.attempt(),
             why,
+            reason,
         };
         if dead_letters.send(d, failure, self.stop).await {
             Settled::Done
@@ -275,7 +311,7 @@ mod tests {
         assert_eq!(decide(&Outcome::Ack, 1, &p), Next::Ack);
         assert_eq!(
             decide(&Outcome::Fail(HandlerError::permanent("bad")), 1, &p),
-            Next::GiveUp("permanent error")
+            Next::GiveUp(GiveUp::Permanent)
         );
         assert_eq!(
             decide(&retry, 1, &p),
@@ -293,7 +329,10 @@ mod tests {
                 unavailable: false
             }
         );
-        assert_eq!(decide(&retry, 3, &p), Next::GiveUp("retries exhausted"));
+        assert_eq!(
+            decide(&retry, 3, &p),
+            Next::GiveUp(GiveUp::RetriesExhausted)
+        );
         // An unavailable dependency never gives up; waits are capped.
         let down = Outcome::Retry(HandlerError::unavailable("registry down"));
         assert_eq!(
@@ -306,8 +345,16 @@ mod tests {
         );
     }
 
-    /// What would have been dead-lettered: offset, key, header names, attempts, reason.
-    type Letter = (i64, Option<Vec<u8>>, Vec<Vec<u8>>, u32, String);
+    /// What would have been dead-lettered: offset, key, header names, attempts, why (with
+    /// the error), reason.
+    type Letter = (
+        i64,
+        Option<Vec<u8>>,
+        Vec<Vec<u8>>,
+        u32,
+        String,
+        DeadLetterReason,
+    );
 
     #[derive(Default)]
     struct Recorder(Mutex<Vec<Letter>>);
@@ -320,7 +367,8 @@ mod tests {
                 d.key().map(<[u8]>::to_vec),
                 names,
                 f.attempts,
-                format!("{}: {}", f.why, f.error),
+                format!("{}: {}", f.why.text(), f.error),
+                f.reason,
             ));
             true
         }
@@ -381,7 +429,8 @@ mod tests {
         assert_eq!(calls[2] - calls[1], Duration::from_millis(200));
         let letters = f.recorder.0.lock().expect("lock").clone();
         assert_eq!(letters.len(), 1);
-        let (offset, key, names, attempts, why) = &letters[0];
+        let (offset, key, names, attempts, why, reason) = &letters[0];
+        assert_eq!(*reason, DeadLetterReason::RetriesExhausted);
         assert_eq!(
             (*offset, key.as_deref(), *attempts),
             (42, Some(&b"k1"[..]), 3)
@@ -425,6 +474,15 @@ mod tests {
         );
         assert!(whys[1].starts_with("permanent error: never"), "{whys:?}");
         assert_eq!(letters[1].3, 1, "a permanent error is not retried");
+        let reasons: Vec<DeadLetterReason> = letters.iter().map(|l| l.5).collect();
+        assert_eq!(
+            reasons,
+            [
+                DeadLetterReason::RetriesExhausted,
+                DeadLetterReason::Permanent
+            ],
+            "a handler that panics on every attempt exhausts its retries"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -446,8 +504,12 @@ mod tests {
             .await;
         assert_eq!(settled, Settled::Done);
         assert_eq!(*ran.lock().expect("lock"), 0);
-        let why = f.recorder.0.lock().expect("lock")[0].4.clone();
+        let (why, reason) = {
+            let letters = f.recorder.0.lock().expect("lock");
+            (letters[0].4.clone(), letters[0].5)
+        };
         assert!(why.contains("crashed 3 times"), "{why}");
+        assert_eq!(reason, DeadLetterReason::WorkerCrashed);
         // Unavailable: retried until the stop request, then left unsettled.
         let stop = f.stop.clone();
         tokio::spawn(async move {
@@ -465,6 +527,46 @@ mod tests {
             1,
             "never dead-lettered"
         );
+    }
+
+    /// A custom extractor that refuses every record, as an application's validation would.
+    struct Validated;
+
+    impl crate::extract::FromMessage for Validated {
+        async fn from_message(_: &Delivery<'_>) -> Result<Self, Rejection> {
+            Err(Rejection::permanent("Validated", "score 7 / max_score 5"))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_rejection_is_dead_lettered_with_its_extractors_reason_unretried() {
+        let f = Fixture::new();
+        let json = |crate::Json(_): crate::Json<u32>| async {};
+        let key = |Key(_): Key<String>| async {};
+        let validated = |_: Validated| async {};
+        let d = || Delivery::new(&f.topic, 0, 1, None, Some(b"not json"), &f.state);
+        for settled in [
+            f.settle(true).message(&json, d(), None).await,
+            f.settle(true).message(&key, d(), None).await,
+            f.settle(true).message(&validated, d(), None).await,
+        ] {
+            assert_eq!(settled, Settled::Done);
+        }
+        let letters = f.recorder.0.lock().expect("lock").clone();
+        let got: Vec<(u32, DeadLetterReason)> = letters.iter().map(|l| (l.3, l.5)).collect();
+        assert_eq!(
+            got,
+            [
+                (1, DeadLetterReason::Decode),
+                (1, DeadLetterReason::Key),
+                (1, DeadLetterReason::Rejected)
+            ]
+        );
+        assert!(
+            letters[2].4.contains("Validated extractor rejected"),
+            "{letters:?}"
+        );
+        assert_eq!(f.metrics.retries.get(), 0);
     }
 
     #[tokio::test(start_paused = true)]

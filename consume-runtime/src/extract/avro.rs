@@ -71,16 +71,16 @@ fn decode_cached<T: AvroSchema>(key: &Key, id: u32, body: &[u8]) -> Option<Resul
 fn decode_with<T: AvroSchema>(entry: &Entry, id: u32, body: &[u8]) -> Result<T, Rejection> {
     let prepared = entry
         .as_ref()
-        .map_err(|m| Rejection::permanent("Avro", m.to_string()))?;
+        .map_err(|m| Rejection::undecodable("Avro", m.to_string()))?;
     prepared
         .decode::<T>(body)
-        .map_err(|e| Rejection::permanent("Avro", format!("schema id {id}: {e}")))
+        .map_err(|e| Rejection::undecodable("Avro", format!("schema id {id}: {e}")))
 }
 
 async fn prepare<T: AvroSchema>(registry: &SchemaRegistry, id: u32) -> Result<Entry, Rejection> {
     let registered = registry.schema_by_id(id).await.map_err(|e| match e {
         RegistryError::NotFound { .. } => {
-            Rejection::permanent("Avro", format!("unknown schema id {id} ({e})"))
+            Rejection::undecodable("Avro", format!("unknown schema id {id} ({e})"))
         }
         e if e.is_retryable() => Rejection::unavailable("Avro", e),
         e => Rejection::permanent("Avro", e),
@@ -112,10 +112,10 @@ async fn prepare<T: AvroSchema>(registry: &SchemaRegistry, id: u32) -> Result<En
 
 impl<T: AvroSchema> FromMessage for Avro<T> {
     async fn from_message(d: &Delivery<'_>) -> Result<Self, Rejection> {
-        let value = d
-            .payload()
-            .ok_or_else(|| Rejection::permanent("Avro", "the message has no value (tombstone)"))?;
-        let (id, body) = wire::split(value).map_err(|e| Rejection::permanent("Avro", e))?;
+        let value = d.payload().ok_or_else(|| {
+            Rejection::undecodable("Avro", "the message has no value (tombstone)")
+        })?;
+        let (id, body) = wire::split(value).map_err(|e| Rejection::undecodable("Avro", e))?;
         let registry = d.state().get::<SchemaRegistry>().ok_or_else(|| {
             Rejection::permanent(
                 "Avro",

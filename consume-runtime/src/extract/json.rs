@@ -20,12 +20,12 @@ pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned + Send + 'static> FromMessage for Json<T> {
     async fn from_message(d: &Delivery<'_>) -> Result<Self, Rejection> {
-        let bytes = d
-            .payload()
-            .ok_or_else(|| Rejection::permanent("Json", "the message has no value (tombstone)"))?;
+        let bytes = d.payload().ok_or_else(|| {
+            Rejection::undecodable("Json", "the message has no value (tombstone)")
+        })?;
         serde_json::from_slice(bytes)
             .map(Json)
-            .map_err(|e| Rejection::permanent("Json", e))
+            .map_err(|e| Rejection::undecodable("Json", e))
     }
 
     fn requirements(r: &mut Requirements) {

@@ -21,10 +21,10 @@ pub trait KeyType: Sized + Send {
 
 impl KeyType for String {
     fn from_key(bytes: Option<&[u8]>) -> Result<Self, Rejection> {
-        let b = bytes.ok_or_else(|| Rejection::permanent("Key", "the message has a null key"))?;
+        let b = bytes.ok_or_else(|| Rejection::bad_key("the message has a null key"))?;
         std::str::from_utf8(b)
             .map(str::to_owned)
-            .map_err(|e| Rejection::permanent("Key", e))
+            .map_err(Rejection::bad_key)
     }
 
     fn json_schema() -> Value {
@@ -36,7 +36,7 @@ impl KeyType for Vec<u8> {
     fn from_key(bytes: Option<&[u8]>) -> Result<Self, Rejection> {
         bytes
             .map(<[u8]>::to_vec)
-            .ok_or_else(|| Rejection::permanent("Key", "the message has a null key"))
+            .ok_or_else(|| Rejection::bad_key("the message has a null key"))
     }
 
     fn json_schema() -> Value {

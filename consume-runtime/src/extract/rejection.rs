@@ -2,26 +2,60 @@
 
 use std::fmt;
 
+use crate::consumer::DeadLetterReason;
 use crate::error::{ErrorKind, HandlerError};
 
 /// An extractor's failure. Permanent rejections (bad bytes, missing key) are never retried;
 /// retryable ones (a dependency that is down) are retried like handler errors.
+///
+/// A permanent rejection's dead letter says which kind it was ([`DeadLetterReason`]):
+/// [`Rejection::undecodable`] (`decode`), [`Rejection::bad_key`] (`key`) or
+/// [`Rejection::permanent`] (`rejected`: anything else, e.g. an application's validation).
 pub struct Rejection {
     kind: ErrorKind,
     extractor: &'static str,
     error: Box<dyn std::error::Error + Send + Sync + 'static>,
+    /// What a dead letter reports if this rejection is permanent.
+    reason: DeadLetterReason,
 }
 
 impl Rejection {
-    /// A rejection that retrying cannot fix (e.g. the bytes do not decode).
+    /// A rejection that retrying cannot fix: the record is valid as bytes but refused (an
+    /// application's own validation, a missing setting). Dead letters report it as
+    /// `rejected`; for bytes that do not decode use [`Rejection::undecodable`], for a bad key
+    /// [`Rejection::bad_key`].
     pub fn permanent(
         extractor: &'static str,
         error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::refused(extractor, error, DeadLetterReason::Rejected)
+    }
+
+    /// The value does not decode (bad bytes, an unknown schema, a tombstone): permanent,
+    /// reported as `decode`.
+    pub fn undecodable(
+        extractor: &'static str,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::refused(extractor, error, DeadLetterReason::Decode)
+    }
+
+    /// The key does not decode (null, not the expected encoding): permanent, reported as
+    /// `key`, by the `Key` extractor.
+    pub fn bad_key(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self::refused("Key", error, DeadLetterReason::Key)
+    }
+
+    fn refused(
+        extractor: &'static str,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+        reason: DeadLetterReason,
     ) -> Self {
         Self {
             kind: ErrorKind::Permanent,
             extractor,
             error: error.into(),
+            reason,
         }
     }
 
@@ -34,6 +68,7 @@ impl Rejection {
             kind: ErrorKind::Retryable,
             extractor,
             error: error.into(),
+            reason: DeadLetterReason::Rejected,
         }
     }
 
@@ -47,6 +82,7 @@ impl Rejection {
             kind: ErrorKind::Unavailable,
             extractor,
             error: error.into(),
+            reason: DeadLetterReason::Rejected,
         }
     }
 
@@ -60,11 +96,20 @@ impl Rejection {
         self.extractor
     }
 
+    /// The dead-letter reason of `error` if it is a rejection (a permanent one's kind).
+    pub(crate) fn reason_of(error: &HandlerError) -> Option<DeadLetterReason> {
+        error
+            .source()
+            .downcast_ref::<RejectionError>()
+            .map(|r| r.reason)
+    }
+
     pub(crate) fn into_handler_error(self) -> HandlerError {
         let kind = self.kind;
         let wrapped = RejectionError {
             extractor: self.extractor,
             error: self.error,
+            reason: self.reason,
         };
         match kind {
             ErrorKind::Permanent => HandlerError::permanent(wrapped),
@@ -80,6 +125,7 @@ impl fmt::Debug for Rejection {
             .field("kind", &self.kind)
             .field("extractor", &self.extractor)
             .field("error", &self.error)
+            .field("reason", &self.reason)
             .finish()
     }
 }
@@ -99,6 +145,7 @@ impl fmt::Display for Rejection {
 struct RejectionError {
     extractor: &'static str,
     error: Box<dyn std::error::Error + Send + Sync + 'static>,
+    reason: DeadLetterReason,
 }
 
 impl fmt::Display for RejectionError {
