@@ -7,7 +7,7 @@ API the way a dashboard would, and records when the total changed.
 `simulate --probe-every-ms N --probe-log PROBE_LOG` sends, every N ms, one lecture event of
 1 s for a learner of its own, and writes that learner's id to PROBE_LOG when it starts (and
 every probe's send time when it ends). This script waits for the id, then polls
-`GET /v1/learners/{id}/training` every POLL_MS with `If-None-Match` (a 304 costs the service
+`GET /v1/learners/{id}/training` every POLL_MS (5 ms) with `If-None-Match` (a 304 costs the service
 one cheap change check), and on SIGTERM writes `{"changes": [[wall_ms, total_seconds], ...],
 "polls": n, "not_modified": m}` to OUT_JSON. Probe k became visible at the first change whose
 total is >= k (bench/training-latency joins the two files).
@@ -28,18 +28,18 @@ import sys
 import time
 import urllib.parse
 
-POLL_MS = 2
+POLL_MS = 5
 
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def token(sub: str) -> str:
+def token(sub: str, role: str = "learner") -> str:
     now = int(time.time())
     claims = {
         "sub": sub,
-        "role": "learner",
+        "role": role,
         "aud": os.environ["TRAINING_JWT_AUDIENCE"],
         "iss": os.environ["TRAINING_JWT_ISSUER"],
         "iat": now,
