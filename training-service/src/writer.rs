@@ -249,3 +249,105 @@ impl std::fmt::Display for StoreTimeout {
 }
 
 impl std::error::Error for StoreTimeout {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+    use training_service::domain::{RefinedEvent, Source};
+    use training_service::store::{MemoryStore, Store};
+
+    use super::{RELEASE_LEAD, WriteMode, WriteSettings, Writer};
+
+    /// Long, so that "not before" and "well before" hold on a busy machine too.
+    const INTERVAL: Duration = Duration::from_millis(800);
+
+    fn event(id: &str) -> RefinedEvent {
+        RefinedEvent {
+            event_id: id.into(),
+            learner_id: "learner".into(),
+            course_id: "course".into(),
+            day: "2026-12-03".into(),
+            source: Source::Lecture {
+                lecture_id: "l".into(),
+                seconds: 60,
+            },
+            occurred_at: 0,
+        }
+    }
+
+    fn writer(mode: WriteMode) -> (Arc<MemoryStore>, Writer) {
+        let store = Arc::new(MemoryStore::new());
+        let settings = WriteSettings {
+            interval: INTERVAL,
+            mode,
+        };
+        let w = Writer::spawn(Arc::clone(&store) as Arc<dyn Store>, settings, || 0);
+        (store, w)
+    }
+
+    /// A batch after a quiet spell is stored at once, but its result waits until
+    /// `RELEASE_LEAD` before the next call may start; batches arriving meanwhile share one
+    /// call, which starts no earlier than one interval after the previous one.
+    #[tokio::test]
+    async fn batches_are_grouped_and_results_held_until_just_before_the_next_call() {
+        let (store, w) = writer(WriteMode::Group);
+        let start = Instant::now();
+        let first = tokio::spawn({
+            let w = w.clone();
+            async move { w.apply(vec![event("a")], vec![None]).await }
+        });
+        // Stored at once (visible), while the handler still waits.
+        let stored = Instant::now();
+        while store.ops().apply_commands == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(stored.elapsed() < INTERVAL / 2, "not stored at once");
+        assert!(!first.is_finished(), "released before the next slot");
+        first.await.expect("task").expect("first");
+        assert!(
+            start.elapsed() >= INTERVAL - RELEASE_LEAD,
+            "{:?}",
+            start.elapsed()
+        );
+        let (x, y) = tokio::join!(
+            w.apply(vec![event("b"), event("c")], vec![None, None]),
+            w.apply(vec![event("d")], vec![None]),
+        );
+        x.expect("b, c");
+        y.expect("d");
+        assert_eq!(
+            store.ops().apply_commands,
+            2,
+            "the two batches shared a call"
+        );
+        assert!(
+            start.elapsed() >= 2 * INTERVAL - RELEASE_LEAD,
+            "{:?}",
+            start.elapsed()
+        );
+        let t = store.learner_training("learner").await.expect("read");
+        assert_eq!(t.total_seconds, 4 * 60);
+    }
+
+    #[tokio::test]
+    async fn the_baselines_release_at_once_or_call_per_event() {
+        let (store, w) = writer(WriteMode::GroupReleaseAtOnce);
+        let start = Instant::now();
+        w.apply(vec![event("a")], vec![None]).await.expect("a");
+        assert!(start.elapsed() < INTERVAL / 2, "not released at once");
+        w.apply(vec![event("b")], vec![None]).await.expect("b");
+        assert!(
+            start.elapsed() >= INTERVAL,
+            "the next call did not wait for its slot"
+        );
+        assert_eq!(store.ops().apply_commands, 2);
+
+        let (store, w) = writer(WriteMode::PerEvent);
+        let events: Vec<_> = (0..5).map(|i| event(&format!("e{i}"))).collect();
+        w.apply(events, vec![None; 5]).await.expect("per event");
+        assert_eq!(store.ops().apply_commands, 5, "one call per event");
+    }
+}
