@@ -103,6 +103,7 @@ pub(crate) async fn run(
     let metrics = runtime.metrics();
     let probe = metrics.clone();
     let state = ApiState::new(Arc::clone(&s.store), s.verifier)
+        .with_consumers(metrics.clone())
         .with_readiness(Arc::new(move || ready(&probe)))
         .with_liveness(Arc::new(move || alive(&metrics)))
         .with_limits(s.http.limits.clone());

@@ -3,9 +3,13 @@
 //! them), over the real HTTP server on loopback and the in-memory store filled with known
 //! events: no Kafka, no database. The numbers come from the API; the pictures and words must
 //! say the same (cap line, the part over the cap, what attendance still misses, freshness that
-//! follows a new event, Korean, the admin's histogram, filters, search and sorting). Screenshots
-//! go to `target/dashboard-screenshots/` (the README's come from there). The same page over
-//! Kafka and MongoDB: `e2e_dashboard.rs`.
+//! follows a new event, Korean, the admin's histogram, filters, search and sorting). The
+//! pipeline header's dead letters are real ones: a handler checking lecture events with the
+//! service's rules runs on the consume runtime's in-process cluster (`TestKafka`, no server),
+//! and an event those rules refuse, bytes that do not decode and a record without a key must
+//! show with their reasons in `/v1/pipeline` and on the page, in English and Korean.
+//! Screenshots go to `target/dashboard-screenshots/` (the README's come from there). The same
+//! page over Kafka and MongoDB: `e2e_dashboard.rs`.
 
 mod common;
 
@@ -17,7 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::*;
-use consume_runtime::metrics::{DEAD_LETTERS, PARTITION_LAG_MESSAGES, PARTITION_LAG_SECONDS};
+use consume_runtime::metrics::{PARTITION_LAG_MESSAGES, PARTITION_LAG_SECONDS};
+use consume_runtime::testing::TestKafka;
+use consume_runtime::{Delivery, FromMessage, Json, Key, Rejection, consume};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,7 +31,7 @@ use training_service::api::{self, ApiState};
 use training_service::auth::{JwtConfig, JwtSecret, Verifier, sign};
 use training_service::domain::time::now_ms;
 use training_service::domain::{
-    AttendanceKind, CoursePage, LearnerTraining, RefinedEvent, seoul_day,
+    AttendanceKind, CoursePage, LearnerTraining, LectureProgress, RefinedEvent, seoul_day,
 };
 use training_service::metrics;
 use training_service::store::{
@@ -169,6 +175,35 @@ fn history(now: i64) -> Vec<RefinedEvent> {
     v
 }
 
+const LECTURES: &str = "training.lecture-progress";
+
+/// A JSON lecture event checked with the service's own rules (`RefinedEvent::try_from`), as
+/// the service's `Refined<T>` checks Avro ones: an event they refuse is rejected for good.
+struct Checked;
+
+impl FromMessage for Checked {
+    async fn from_message(d: &Delivery<'_>) -> Result<Self, Rejection> {
+        let Json(event) = Json::<LectureProgress>::from_message(d).await?;
+        RefinedEvent::try_from(event)
+            .map(|_| Checked)
+            .map_err(|e| Rejection::permanent("Refined", e))
+    }
+}
+
+#[consume(topic = "training.lecture-progress", group = "dashboard-views")]
+async fn lecture_progress(Key(_learner): Key<String>, _event: Checked) {}
+
+fn lecture_event(id: &str, seconds: i32) -> LectureProgress {
+    LectureProgress {
+        event_id: id.to_owned(),
+        learner_id: "learner-a".to_owned(),
+        course_id: "course-1".to_owned(),
+        lecture_id: "lecture-1".to_owned(),
+        watched_seconds: seconds,
+        occurred_at: now_ms(),
+    }
+}
+
 /// The next line node printed (`None` after two minutes of silence or at its end).
 async fn next(lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Option<String> {
     tokio::time::timeout(Duration::from_secs(120), lines.recv())
@@ -205,9 +240,36 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
     let store = Arc::new(Counting::default());
     let now = now_ms();
     store.apply(&history(now)).await.expect("apply");
+
+    // The consumers: the exporter first (it is the process's recorder), then the handler on
+    // the in-process cluster, one partition: a valid event (offset 0), one the rules refuse
+    // (1), bytes that are not JSON (2). A record without a key (3) comes while the admin's
+    // page watches.
+    metrics::exporter();
+    let kafka = TestKafka::with_brokers(1, 1).expect("in-process Kafka");
+    kafka
+        .send_json(LECTURES, "learner-a", &lecture_event("ok-1", 600))
+        .await
+        .expect("send");
+    kafka
+        .send_json(LECTURES, "learner-a", &lecture_event("bad-1", 99_999))
+        .await
+        .expect("send");
+    kafka
+        .send_bytes(LECTURES, Some(b"learner-a"), Some(b"not json"), &[])
+        .await
+        .expect("send");
+    let consumers = kafka
+        .run(kafka.runtime().only(["lecture_progress"]))
+        .await
+        .expect("run the handler");
+    consumers.idle().await.expect("handled");
+    assert_eq!(consumers.handler("lecture_progress").dead_lettered, 2);
+
     let secret = JwtSecret::new(SECRET).expect("secret");
     let verifier = Arc::new(Verifier::new(JwtConfig::new(secret, "dash", "test")));
-    let (base, _stop) = serve(ApiState::new(store.clone(), verifier)).await;
+    let state = ApiState::new(store.clone(), verifier).with_consumers(consumers.metrics().clone());
+    let (base, _stop) = serve(state).await;
     let api_view = store
         .inner
         .learner_training("learner-a")
@@ -230,11 +292,8 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
         "screenshots": screenshots,
     });
 
-    // What the pipeline header reads (no consumers run here): this process's metrics.
-    metrics::exporter();
+    // What the rest of the pipeline header reads: this process's metrics.
     metrics::record_apply(100, 0);
-    ::metrics::counter!(DEAD_LETTERS, "handler" => "lecture_progress", "group" => "g.l")
-        .increment(2);
     ::metrics::gauge!(PARTITION_LAG_SECONDS, "handler" => "h", "group" => "g", "topic" => "t", "partition" => "0")
         .set(1.5);
     ::metrics::gauge!(PARTITION_LAG_MESSAGES, "handler" => "h", "group" => "g", "topic" => "t", "partition" => "0")
@@ -279,8 +338,12 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
                 // The pipeline header's numbers come from the process's metrics: 30 more
                 // events applied and one more dead letter while the admin's page watches.
                 metrics::record_apply(30, 0);
-                ::metrics::counter!(DEAD_LETTERS, "handler" => "lecture_progress", "group" => "g.l")
-                    .increment(1);
+                let event = serde_json::to_vec(&lecture_event("no-key", 60)).expect("json");
+                kafka
+                    .send_bytes(LECTURES, None, Some(&event), &[])
+                    .await
+                    .expect("send");
+                consumers.idle().await.expect("handled");
             }
             "idle-end" | "admin-idle-end" => {
                 let (r, c) = store.counts();
@@ -411,7 +474,9 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
         json!(["learner-a", "learner-b", "learner-c"])
     );
     assert_eq!(shown["aria_sort"], "descending");
-    // The pipeline header: a rate from the samples, the lag gauges, the new dead letter.
+    // The pipeline header: a rate from the samples, the lag gauges, the dead letters of the
+    // last hour by reason (the one without a key arrived while the page watched) and the
+    // latest ones, newest first, with what the runtime says of each.
     let p = &shown["pipeline"];
     let rate: u64 = p["rate"]
         .as_str()
@@ -420,16 +485,127 @@ async fn the_learner_and_admin_views_show_the_api_in_pictures_and_words() {
         .unwrap_or(0);
     assert!(rate > 0, "{p}");
     assert_eq!(p["lag"], "1.5 s (7 records waiting)");
-    assert_eq!(p["dead_count"], "1", "{p}");
+    assert_eq!(p["heading"], "Pipeline of this instance", "{p}");
     assert!(
-        p["dead"]
+        p["scope"]
             .as_str()
-            .is_some_and(|d| d.ends_with("lecture_progress: 1")),
+            .is_some_and(|s| s.starts_with("Only the consumers of the service instance")),
         "{p}"
     );
+    assert_eq!(shown["dead_count_before"], "2", "{shown}");
+    assert_eq!(p["dead_count"], "3", "{p}");
+    assert_eq!(
+        p["reasons"],
+        json!([
+            ["decode", "not decodable: 1"],
+            ["key", "bad key: 1"],
+            ["rejected", "refused by validation: 1"]
+        ]),
+        "{p}"
+    );
+    let refused = "Refined extractor rejected the message: invalid event \"…\": \
+                   watched_seconds = 99999 is outside 0..=3600";
+    let undecodable = "Json extractor rejected the message: expected ident at line 1 column 2";
+    let keyless = "Key extractor rejected the message: the message has a null key";
+    let record = |offset: u32| format!("{LECTURES} / 0 @ {offset}");
+    assert_eq!(
+        p["recent"],
+        json!([
+            ["3", "lecture_progress", record(3), "bad key", keyless],
+            [
+                "2",
+                "lecture_progress",
+                record(2),
+                "not decodable",
+                undecodable
+            ],
+            [
+                "1",
+                "lecture_progress",
+                record(1),
+                "refused by validation",
+                refused
+            ]
+        ]),
+        "{p}"
+    );
+    // The same in Korean.
+    let k = &shown["korean_admin"];
+    assert_eq!(k["heading"], "이 인스턴스의 파이프라인", "{k}");
+    assert_eq!(
+        k["reasons"],
+        json!([
+            ["decode", "디코딩 불가 1건"],
+            ["key", "잘못된 키 1건"],
+            ["rejected", "검증 거부 1건"]
+        ]),
+        "{k}"
+    );
+    assert_eq!(
+        k["dead"],
+        "최근 1시간 3건 — 디코딩 불가 1건, 잘못된 키 1건, 검증 거부 1건"
+    );
+    assert_eq!(k["reason_header"], "사유");
+    assert_eq!(k["first_reason"], "잘못된 키");
+
+    // What the page drew from: `/v1/pipeline`, for admins only.
+    let client = reqwest::Client::new();
+    let api: Value = client
+        .get(format!("{base}/v1/pipeline"))
+        .bearer_auth(token("admin-1", "admin"))
+        .send()
+        .await
+        .expect("GET /v1/pipeline")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        api["dead_letters_last_hour"],
+        json!({
+            "total": 3,
+            "by_reason": { "decode": 1, "key": 1, "rejected": 1 },
+            "by_handler": { "lecture_progress": 3 }
+        }),
+        "{api:#}"
+    );
+    assert_eq!(api["dead_letters_total"], 3);
+    let recent: Vec<(i64, &str, &str, u32, &str)> = api["recent_dead_letters"]
+        .as_array()
+        .expect("recent_dead_letters")
+        .iter()
+        .map(|d| {
+            assert_eq!(d["handler"], "lecture_progress");
+            assert_eq!(d["topic"], LECTURES);
+            assert_eq!(d["partition"], 0);
+            assert!(d["at"].as_str().is_some_and(|at| at.ends_with('Z')), "{d}");
+            (
+                d["offset"].as_i64().unwrap_or(-1),
+                d["reason"].as_str().unwrap_or(""),
+                d["summary"].as_str().unwrap_or(""),
+                d["attempts"].as_u64().unwrap_or(0) as u32,
+                d["handler"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        recent,
+        [
+            (3, "key", keyless, 1, "lecture_progress"),
+            (2, "decode", undecodable, 1, "lecture_progress"),
+            (1, "rejected", refused, 1, "lecture_progress")
+        ]
+    );
+    let learner_asks = client
+        .get(format!("{base}/v1/pipeline"))
+        .bearer_auth(token("learner-a", "learner"))
+        .send()
+        .await
+        .expect("GET /v1/pipeline as a learner");
+    assert_eq!(learner_asks.status(), 403);
+    consumers.stop().await.expect("the consumers stop");
 
     // No serious or critical accessibility violations, no script errors.
-    for scan in ["learner_axe", "korean_axe", "admin_axe"] {
+    for scan in ["learner_axe", "korean_axe", "admin_axe", "korean_admin_axe"] {
         assert_eq!(shown[scan], json!([]), "{scan}: {:#}", shown[scan]);
     }
     assert_eq!(shown["learner_errors"], json!([]));

@@ -8,7 +8,7 @@
 //! | `GET /v1/learners/{learner_id}/training` | the learner themself, or an admin | [`LearnerTraining`](crate::domain::LearnerTraining); zeros for a learner with no events; another learner's id → 404 |
 //! | `GET /v1/courses/{course_id}/learners?limit=&after=` | admin (learner → 403) | [`CoursePage`](crate::domain::CoursePage); `limit` defaults to 50, capped at 500 |
 //! | `GET /v1/courses` | admin | `{ "courses": [course_id, …] }` |
-//! | `GET /v1/pipeline` | admin | this instance's events applied, dead letters by handler, lag (from its metrics; no store call) |
+//! | `GET /v1/pipeline` | admin | this instance's events applied, lag, and dead letters (the last hour by reason, the most recent with their reasons) from its own metrics; no store call |
 //! | `GET /`, `GET /dashboard` (+ `/dashboard.js`, `/dashboard-i18n.js`, `/dashboard-charts.js`, `/dashboard-admin.js`, `/dashboard.css`, `/favicon.svg`) | anyone (the page asks for a token) | the live dashboard |
 //!
 //! Admin (`TRAINING_ADMIN_ADDR`):
@@ -40,6 +40,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 
+use consume_runtime::Metrics;
+
 use crate::auth::Verifier;
 use crate::metrics::Exporter;
 use crate::store::Store;
@@ -67,6 +69,8 @@ pub struct ApiState {
     ready: ReadinessProbe,
     live: LivenessProbe,
     exporter: Exporter,
+    /// The consumers' metrics (dead letters for `/v1/pipeline`).
+    consumers: Metrics,
     limits: Limits,
 }
 
@@ -90,6 +94,7 @@ impl ApiState {
             ready: Arc::new(|| true),
             live: Arc::new(|| true),
             exporter: crate::metrics::exporter(),
+            consumers: Metrics::default(),
             limits: Limits::default(),
         }
     }
@@ -103,6 +108,13 @@ impl ApiState {
     /// Sets the liveness probe (`/healthz` is 503 while it returns false).
     pub fn with_liveness(mut self, probe: LivenessProbe) -> Self {
         self.live = probe;
+        self
+    }
+
+    /// Sets the consumers' metrics, which `/v1/pipeline` reads dead letters from (none
+    /// without: a server with no consumers).
+    pub fn with_consumers(mut self, metrics: Metrics) -> Self {
+        self.consumers = metrics;
         self
     }
 

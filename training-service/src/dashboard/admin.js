@@ -38,23 +38,37 @@ window.TrainingAdmin = (function () {
     if (!course && courses.length) course = sel.value || courses[0];
   }
 
-  // The pipeline header: samples of this instance's counters (no store call); rates are
-  // differences between samples, kept for an hour.
-  const HOUR_MS = 3600000;
+  // The pipeline header: the answering instance's numbers (no store call). Events per minute
+  // is the difference between samples about a minute apart from the same process (another
+  // instance behind the load balancer, or a restart, starts the samples over); dead letters
+  // come counted for the last hour by the server, by reason, with the latest few.
+  const REASONS = ["decode", "key", "rejected", "permanent", "retries_exhausted", "worker_crashed"];
+  const RECENT_SHOWN = 5;
   let samples = [];
 
   async function refreshPipeline(api) {
     const p = await api("/v1/pipeline");
     const now = Date.now();
+    const last = samples[samples.length - 1];
+    if (!last || JSON.stringify(last.p.instance) !== JSON.stringify(p.instance)) samples = [];
     samples.push({ at: now, p });
-    samples = samples.filter((s) => now - s.at <= HOUR_MS + 60000);
+    samples = samples.filter((s) => now - s.at <= 120000);
     renderPipeline();
+  }
+
+  // A reason's words; a reason this page does not know yet shows as the server's word.
+  function reasonLabel(r) {
+    const key = "reason_" + r;
+    const s = t(key);
+    return s === key ? r : s;
   }
 
   function renderPipeline() {
     const last = samples[samples.length - 1];
     if (!last) return;
     const p = last.p;
+    const inst = p.instance || {};
+    $("pipeline-instance").textContent = inst.name ? t("instanceName", { name: inst.name }) : "";
     const minuteAgo = samples.find((s) => last.at - s.at <= 60000) || last;
     const dt = (last.at - minuteAgo.at) / 1000;
     $("pipeline-rate").textContent = dt > 0
@@ -63,19 +77,36 @@ window.TrainingAdmin = (function () {
     $("pipeline-lag").textContent = p.lag_seconds === null || p.lag_seconds === undefined
       ? t("noLag")
       : t("lagValue", { s: Math.round(p.lag_seconds * 10) / 10, n: p.lag_messages || 0 });
-    const first = samples[0];
-    const dead = p.dead_letters_total - first.p.dead_letters_total;
-    const span = last.at - first.at;
-    let text = span >= HOUR_MS ? t("deadLastHour", { n: dead }) : t("deadSince", { n: dead, min: Math.round(span / 60000) });
-    const by = Object.entries(p.dead_letters)
-      .map(([handler, n]) => [handler, n - ((first.p.dead_letters || {})[handler] || 0)])
-      .filter(([, n]) => n > 0)
-      .map(([handler, n]) => t("deadBy", { handler, n }));
-    if (by.length) text += " — " + by.join(", ");
+    const hour = p.dead_letters_last_hour || { total: 0, by_reason: {} };
+    const order = (r) => (REASONS.includes(r) ? REASONS.indexOf(r) : REASONS.length);
+    const parts = [document.createTextNode(t("deadLastHour", { n: hour.total }))];
+    Object.entries(hour.by_reason)
+      .sort(([a], [b]) => order(a) - order(b) || (a < b ? -1 : 1))
+      .forEach(([r, n], i) => {
+        parts.push(document.createTextNode(i === 0 ? " — " : ", "));
+        parts.push(ui.node("span", { dataset: { reason: r, count: String(n) } }, t("reasonCount", { reason: reasonLabel(r), n })));
+      });
     const dd = $("pipeline-dead");
-    dd.textContent = text;
-    dd.dataset.count = String(dead);
-    dd.className = dead > 0 ? "missing" : "";
+    dd.replaceChildren(...parts);
+    dd.dataset.count = String(hour.total);
+    dd.className = hour.total > 0 ? "missing" : "";
+    renderRecentDeadLetters(p.recent_dead_letters || []);
+  }
+
+  // The latest dead letters: when, which handler, which record, why (the runtime's summary of
+  // the error: shortened, quoted values hidden).
+  function renderRecentDeadLetters(list) {
+    $("pipeline-recent").classList.toggle("hidden", list.length === 0);
+    const rows = list.slice(0, RECENT_SHOWN).map((d) => {
+      const tr = ui.node("tr", { dataset: { reason: d.reason, offset: String(d.offset) } });
+      ui.cell(tr, I.ago(Date.now() - Date.parse(d.at)), "at").dataset.ago = d.at;
+      ui.cell(tr, d.handler, "handler");
+      ui.cell(tr, d.topic + " / " + d.partition + " @ " + d.offset, "record");
+      ui.cell(tr, reasonLabel(d.reason), "reason");
+      ui.cell(tr, d.summary, "summary");
+      return tr;
+    });
+    $("pipeline-recent-table").tBodies[0].replaceChildren(...rows);
   }
 
   // One refresh: the course's learners, 500 a request; each request is conditional (ETag), so

@@ -7,7 +7,7 @@
 // Half-way it prints `ready-for-event` and waits for a line on stdin: the test applies a new
 // event meanwhile, and the page's freshness label must change. It prints `idle-begin` /
 // `idle-end` (learner) and `admin-idle-begin` / `admin-idle-end` around idle spells, during
-// which the test counts the store calls.
+// which the test counts the store calls (and, in the admin's, makes one more dead letter).
 // CHROMIUM (default /usr/bin/chromium) is the browser executable.
 import { readFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -43,6 +43,22 @@ async function axe(page) {
     return res.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
   });
   return r.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+// What the admin's pipeline header shows.
+function pipelineShown() {
+  const dead = document.getElementById("pipeline-dead");
+  return {
+    heading: document.querySelector("#pipeline-heading [data-i18n=pipeline]").textContent,
+    scope: document.getElementById("pipeline-scope").textContent,
+    rate: document.getElementById("pipeline-rate").textContent,
+    lag: document.getElementById("pipeline-lag").textContent,
+    dead: dead.textContent,
+    dead_count: dead.dataset.count,
+    reasons: Array.from(dead.querySelectorAll("[data-reason]"), (e) => [e.dataset.reason, e.textContent]),
+    recent: Array.from(document.querySelectorAll("#pipeline-recent-table tbody tr"), (tr) =>
+      [tr.dataset.offset].concat(["handler", "record", "reason", "summary"].map((f) => tr.querySelector(`[data-field=${f}]`).textContent))),
+  };
 }
 
 const open = async (locale, token, viewport) => {
@@ -152,17 +168,14 @@ try {
     histogram_bins: document.querySelectorAll("#histogram g.bin").length,
     freshness: document.getElementById("course-freshness").textContent,
   }), cfg.learnerId);
+  await waitFor(ad.page, () => document.getElementById("pipeline-dead").dataset.count, null, "the pipeline header");
+  out.dead_count_before = await ad.page.evaluate(() => document.getElementById("pipeline-dead").dataset.count);
   out.admin_axe = await axe(ad.page);
   console.log("admin-idle-begin");
   await ad.page.waitForTimeout(11000);
   console.log("admin-idle-end");
   await ad.page.waitForTimeout(5500); // one more refresh after the test's new counts
-  out.pipeline = await ad.page.evaluate(() => ({
-    rate: document.getElementById("pipeline-rate").textContent,
-    lag: document.getElementById("pipeline-lag").textContent,
-    dead: document.getElementById("pipeline-dead").textContent,
-    dead_count: document.getElementById("pipeline-dead").dataset.count,
-  }));
+  out.pipeline = await ad.page.evaluate(pipelineShown);
   await ad.page.screenshot({ path: `${cfg.screenshots}/admin.png`, fullPage: true });
   await ad.page.screenshot({ path: `${cfg.screenshots}/admin.png`, fullPage: true });
   const ids = () => ad.page.evaluate(() => Array.from(document.querySelectorAll("#learners-table tbody [data-learner]"), (r) => r.dataset.learner));
@@ -186,7 +199,19 @@ try {
   await ad.page.click('button[data-sort="credited_seconds"]');
   out.sorted_desc = await ids();
   out.aria_sort = await ad.page.evaluate(() => document.querySelector('button[data-sort="credited_seconds"]').parentElement.getAttribute("aria-sort"));
-  out.admin_errors = ad.errors.concat(ko.errors);
+  // The admin's page in Korean: the pipeline header's words and the reasons' labels.
+  const koAdmin = await open("ko-KR", cfg.adminToken);
+  await waitFor(koAdmin.page, () => document.getElementById("pipeline-dead").dataset.count === "3", null, "the Korean pipeline header");
+  const k = await koAdmin.page.evaluate(pipelineShown);
+  out.korean_admin = {
+    heading: k.heading,
+    reasons: k.reasons,
+    dead: k.dead,
+    reason_header: await koAdmin.page.evaluate(() => document.querySelector("[data-i18n=colReason]").textContent),
+    first_reason: k.recent.length ? k.recent[0][3] : null,
+  };
+  out.korean_admin_axe = await axe(koAdmin.page);
+  out.admin_errors = ad.errors.concat(ko.errors, koAdmin.errors);
 } catch (e) {
   out.error = String(e);
 } finally {
