@@ -7,6 +7,7 @@
 //! courses over days, so many small buckets); the full-size one on mongo-java-server only.
 //! Needs `infra/up`.
 
+#[macro_use]
 mod common;
 #[path = "e2e/harness.rs"]
 mod harness;
@@ -16,28 +17,6 @@ use std::time::{Duration, Instant};
 use common::Server;
 use harness::{Deployment, prometheus};
 use training_service::store::Guard;
-
-/// Runs each `async fn(Server)` once per server: `ferretdb::name` and `mongo_java_server::name`.
-macro_rules! on_both_servers {
-    ($($name:ident),* $(,)?) => {
-        mod ferretdb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Server::FerretDb).await;
-                }
-            )*
-        }
-        mod mongo_java_server {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Server::MongoJavaServer).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_servers!(
     totals_are_exact_after_a_kill_9_mid_stream,

@@ -4,6 +4,7 @@
 //! commands counted per 1 000 events and by name, the bucket cache under each guard, and what
 //! each server does differently from MongoDB (docs/mongodb-servers.md).
 
+#[macro_use]
 mod common;
 
 use std::time::Instant;
@@ -13,28 +14,6 @@ use futures::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use training_service::domain::{AttendanceKind, RefinedEvent, Totals};
 use training_service::store::{BUCKETS_COLLECTION, CommandCounts, Guard, MongoStore, Store};
-
-/// Runs each `async fn(Server)` once per server: `ferretdb::name` and `mongo_java_server::name`.
-macro_rules! on_both_servers {
-    ($($name:ident),* $(,)?) => {
-        mod ferretdb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Server::FerretDb).await;
-                }
-            )*
-        }
-        mod mongo_java_server {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Server::MongoJavaServer).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_servers!(
     reconcile_finds_a_tampered_bucket_total,

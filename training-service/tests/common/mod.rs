@@ -210,3 +210,27 @@ pub fn unique_db() -> String {
 pub async fn mongo_store() -> MongoStore {
     Server::FerretDb.store().await
 }
+
+/// Runs each `async fn(Server)` once per server: `ferretdb::name` and `mongo_java_server::name`
+/// (the caller has [`Server`] in scope; `#[macro_use] mod common;`).
+#[allow(unused_macros)] // not every test crate that includes this module runs on both
+macro_rules! on_both_servers {
+    ($($name:ident),* $(,)?) => {
+        mod ferretdb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Server::FerretDb).await;
+                }
+            )*
+        }
+        mod mongo_java_server {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Server::MongoJavaServer).await;
+                }
+            )*
+        }
+    };
+}
