@@ -781,4 +781,16 @@ async fn the_pipeline_header_is_for_admins_and_reads_no_store() {
         v["dead_letters"].is_object() && v["sampled_at"].is_string(),
         "{v}"
     );
+    // No consumers in this server: no dead letters, and which process answered.
+    assert_eq!(
+        v["dead_letters_last_hour"],
+        json!({ "total": 0, "by_reason": {}, "by_handler": {} })
+    );
+    assert_eq!(v["recent_dead_letters"], json!([]));
+    assert!(
+        v["instance"]["started_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{v}"
+    );
 }

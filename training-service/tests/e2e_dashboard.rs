@@ -1,7 +1,8 @@
 //! The dashboard, opened in headless Chromium (Debian's `chromium`, driven by playwright-core
-//! from npm), shows the same numbers as the API: a learner's own total, and the admin table's
-//! cell for that learner. Needs `infra/up` and `training-service/tests/dashboard/setup.sh`
-//! (`./dev test` runs both).
+//! from npm), shows the same numbers as the API: a learner's own total, the admin table's
+//! cell for that learner, and the pipeline header's dead letters: every invalid event the
+//! simulation sent, refused by the service and dead-lettered with its reason. Needs
+//! `infra/up` and `training-service/tests/dashboard/setup.sh` (`./dev test` runs both).
 
 #[path = "e2e/harness.rs"]
 mod harness;
@@ -35,6 +36,11 @@ async fn the_dashboard_shows_what_the_api_says() {
         "3",
         "--seed",
         "21",
+        // Invalid events but no re-sends: each invalid event is exactly one dead letter.
+        "--invalid",
+        "0.05",
+        "--duplicates",
+        "0",
     ]);
     d.assert_totals_match(&service, &truth, Duration::from_secs(90))
         .await;
@@ -51,6 +57,46 @@ async fn the_dashboard_shows_what_the_api_says() {
         .await
         .expect("json");
     let first_course = courses["courses"][0].as_str().expect("a course").to_owned();
+
+    // The service refused every invalid event: this instance (the only one) dead-lettered
+    // each, with its reason, and says so in `/v1/pipeline`.
+    let invalid = truth["invalid"].as_u64().expect("truth.invalid");
+    assert!(invalid > 0, "the simulation sent no invalid event");
+    let pipeline: Value = client
+        .get(format!("http://127.0.0.1:{}/v1/pipeline", service.port))
+        .bearer_auth(d.admin_token())
+        .send()
+        .await
+        .expect("GET pipeline")
+        .json()
+        .await
+        .expect("json");
+    let hour = &pipeline["dead_letters_last_hour"];
+    assert_eq!(hour["total"], invalid, "{pipeline:#}");
+    assert_eq!(
+        hour["by_reason"],
+        serde_json::json!({ "rejected": invalid }),
+        "{pipeline:#}"
+    );
+    let recent = pipeline["recent_dead_letters"]
+        .as_array()
+        .expect("recent_dead_letters");
+    assert_eq!(recent.len() as u64, invalid.min(10), "{pipeline:#}");
+    for r in recent {
+        let summary = r["summary"].as_str().unwrap_or_default();
+        assert!(
+            r["reason"] == "rejected"
+                && summary
+                    .starts_with("Refined extractor rejected the message: invalid event \"…\": ")
+                && summary.ends_with(" is outside 0..=3600"),
+            "{r}"
+        );
+        assert!(
+            d.topics
+                .contains(&r["topic"].as_str().unwrap_or_default().to_owned()),
+            "{r}"
+        );
+    }
     let (learner, view) = truth["learners"]
         .as_object()
         .expect("learners")
@@ -81,6 +127,7 @@ async fn the_dashboard_shows_what_the_api_says() {
             &total,
             d.admin_token(),
             &first_course,
+            &invalid.to_string(),
         ])
         .env("CHROMIUM", &chromium)
         .output()
@@ -104,6 +151,11 @@ async fn the_dashboard_shows_what_the_api_says() {
         "the admin table shows {shown}, the API says {course_total} for {learner} in {first_course}"
     );
     assert!(shown["admin_rows"].as_u64().unwrap_or(0) >= 1);
+    assert_eq!(
+        shown["admin_dead"],
+        serde_json::json!([["rejected", format!("refused by validation: {invalid}")]]),
+        "the admin's pipeline header shows {shown}, the API says {invalid} refused events"
+    );
     let url = shown["learner_url"].as_str().unwrap_or_default();
     assert!(
         url.ends_with("/dashboard") && !url.contains("token"),
