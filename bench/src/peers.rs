@@ -46,19 +46,33 @@ fn ruststream_target_dir() -> PathBuf {
     repo_dir().join("target/ruststream-peer")
 }
 
+/// The cargo profile the RustStream peer is built with, and its directory: the harness's
+/// own. A release harness (`cargo run --release`, `bench/run`: the measurements) runs a
+/// release peer; a debug one (`./dev test`'s `--smoke` run, whose rates mean nothing) a
+/// debug peer, built in about half the time of a release build.
+const RUSTSTREAM_PROFILE: (&str, &str) = if cfg!(debug_assertions) {
+    ("dev", "debug")
+} else {
+    ("release", "release")
+};
+
 /// The RustStream peer binary [`build_ruststream`] produces.
 fn ruststream_binary() -> PathBuf {
-    ruststream_target_dir().join("release/ruststream-peer")
+    ruststream_target_dir()
+        .join(RUSTSTREAM_PROFILE.1)
+        .join("ruststream-peer")
 }
 
-/// Builds the RustStream peer (`cargo build --release --locked`, its own target directory
-/// under `target/`). Incremental: a no-op when it is up to date; the first build takes a few
-/// minutes (RustStream, reqwest, apache-avro and librdkafka from source). Blocking.
+/// Builds the RustStream peer (`cargo build --locked`, release or not like the harness
+/// ([`RUSTSTREAM_PROFILE`]), its own target directory under `target/`). Incremental: a no-op
+/// when it is up to date; the first build takes a few minutes (RustStream, reqwest,
+/// apache-avro and librdkafka from source). Blocking.
 pub(crate) fn build_ruststream() -> Result<(), BoxError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let manifest = ruststream_manifest();
     let mut cmd = Command::new(&cargo);
-    cmd.args(["build", "--release", "--locked", "--manifest-path"])
+    cmd.args(["build", "--locked", "--profile", RUSTSTREAM_PROFILE.0])
+        .arg("--manifest-path")
         .arg(&manifest)
         .env("CARGO_TARGET_DIR", ruststream_target_dir());
     // Under `cargo run`, this process carries the variables cargo sets for the running crate
