@@ -1,6 +1,6 @@
-//! Compile-time behaviour of `#[consume]`: one failure mode per file in `ui/fail/` with its
-//! expected diagnostics in the `.stderr` beside it, and programs that must build and run in
-//! `ui/pass/`. Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p
+//! Compile-time behaviour of `#[consume]`: one failure mode per file in `tests/ui/fail/` with
+//! its expected diagnostics in the `.stderr` beside it, and programs that must build and run
+//! in `tests/ui/pass/`. Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p
 //! consume-macros --test ui` (the toolchain is pinned, so they are stable).
 //!
 //! trybuild builds the cases in a Cargo project of its own (under `target/tests/trybuild`),
