@@ -116,6 +116,34 @@ def db_pid(store):
         return None
 
 
+def bson(doc):
+    """A BSON document of int32 and string fields (enough for one admin command)."""
+    import struct
+
+    body = b""
+    for k, v in doc.items():
+        if isinstance(v, int):
+            body += b"\x10" + k.encode() + b"\0" + struct.pack("<i", v)
+        else:
+            raw = v.encode() + b"\0"
+            body += b"\x02" + k.encode() + b"\0" + struct.pack("<i", len(raw)) + raw
+    return struct.pack("<i", len(body) + 5) + body + b"\0"
+
+
+def drop_database(store, name):
+    """Drops a benchmark database (OP_MSG `dropDatabase`), so runs do not pile up in the server."""
+    import struct
+
+    uri = STORES[store]["env"].get("MONGODB_URI")
+    if not uri:
+        return
+    port = int(re.search(r":(\d+)/", uri)[1])
+    msg = struct.pack("<I", 0) + b"\0" + bson({"dropDatabase": 1, "$db": name})
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(struct.pack("<iiii", 16 + len(msg), 1, 0, 2013) + msg)
+        s.recv(65536)
+
+
 def metrics(admin):
     with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as r:
         return r.read().decode()
@@ -260,7 +288,7 @@ def probe_latencies(probe_log, poll_out, sim_started):
 
 
 def run(work, store, rate, args, mode="group", db=None, interval_ms=None, probe=True, windows=0,
-        learners=None, duration=None, seed=1, exact=False):
+        learners=None, duration=None, seed=1, exact=False, keep_db=False):
     """One service, one simulation; returns the measured row."""
     stamp = f"{int(time.time() * 1000)}-{os.getpid()}"
     label = f"{store}-{mode}-{rate}-{stamp}"
@@ -323,6 +351,8 @@ def run(work, store, rate, args, mode="group", db=None, interval_ms=None, probe=
     }
     row["per_1000"] = row["apply_cmds"] * 1000 / sent
     log("  " + summary(row))
+    if not keep_db:
+        drop_database(store, db)
     return row
 
 
@@ -478,7 +508,7 @@ def report(args, rates, stores, parts, work):
         md += table([r for r in rows if r["rate"] == rates[0] and r["mode"] == "group"] + base_rows) + [""]
     cold = None
     if "cold" in parts and fastest != "memory":
-        first = run(work, fastest, rates[0], args)
+        first = run(work, fastest, rates[0], args, keep_db=True)
         cold = run(work, fastest, rates[0], args, db=first["db"], windows=10, duration=args.cold_duration, probe=True)
         md += ["### Cold start", "",
                f"A first service filled a database ({first['sent']:,} events, {first['per_1000']:.1f} writer commands per "
