@@ -28,7 +28,7 @@ import sys
 import time
 import urllib.parse
 
-POLL_MS = 5
+POLL_MS = float(os.environ.get("POLL_MS", "5"))
 
 
 def b64(data: bytes) -> str:

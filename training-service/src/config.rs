@@ -18,7 +18,7 @@ use training_service::auth::{JwtConfig, JwtSecret};
 use training_service::store::Guard;
 
 use crate::simulate::{Probe, SimConfig};
-use crate::writer::{WriteMode, WriteSettings};
+use crate::writer::{RELEASE_LEAD, WriteMode, WriteSettings};
 
 /// A configuration the service cannot start with.
 #[derive(Debug, thiserror::Error)]
@@ -349,6 +349,17 @@ pub(crate) struct ConsumerArgs {
         hide = true
     )]
     write_mode: WriteMode,
+    /// How long before its next store call the writer releases the previous call's handlers
+    /// (the benchmark's dial; see `writer::RELEASE_LEAD`).
+    #[arg(
+        long = "write-release-lead-ms",
+        env = "TRAINING_WRITE_RELEASE_LEAD_MS",
+        value_name = "MS",
+        default_value_t = RELEASE_LEAD.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(0..=60_000),
+        hide = true
+    )]
+    write_release_lead_ms: u64,
 }
 
 impl ConsumerArgs {
@@ -356,6 +367,7 @@ impl ConsumerArgs {
         WriteSettings {
             interval: Duration::from_millis(self.write_interval_ms),
             mode: self.write_mode,
+            release_lead: Duration::from_millis(self.write_release_lead_ms),
         }
     }
 

@@ -85,7 +85,6 @@ impl<T: TrainingEvent> FromMessage for Refined<T> {
     topic = "${TRAINING_LECTURE_TOPIC}",
     group = "${TRAINING_GROUP}.lecture-progress",
     batch = 1000,
-    batch_linger = "1ms",
     backoff = "100ms",
     max_backoff = "5s"
 )]
@@ -100,7 +99,6 @@ async fn lecture_progress(
     topic = "${TRAINING_ATTENDANCE_TOPIC}",
     group = "${TRAINING_GROUP}.attendance",
     batch = 1000,
-    batch_linger = "1ms",
     backoff = "100ms",
     max_backoff = "5s"
 )]
@@ -115,7 +113,6 @@ async fn attendance(
     topic = "${TRAINING_QUIZ_TOPIC}",
     group = "${TRAINING_GROUP}.quiz-submitted",
     batch = 1000,
-    batch_linger = "1ms",
     backoff = "100ms",
     max_backoff = "5s"
 )]

@@ -13,7 +13,7 @@
 //! store call, each partition would cut its next batch at once, early in the interval, and an
 //! event arriving just after that cut would wait for that batch's call *and* the one after it
 //! (two intervals; p99 rose ~2 ms per ms of interval). Instead the writer holds the handlers'
-//! results until [`RELEASE_LEAD`] before its next call may start: the events are already
+//! results until [`RELEASE_LEAD`] (4 ms) before its next call may start: the events are already
 //! visible (the store call returned; the latency histogram is recorded then), only their
 //! offsets become committable a few ms later, and each partition cuts its next batch just in
 //! time for the next call. An event then waits at most one interval (BENCHMARKS.md,
@@ -35,10 +35,12 @@ use training_service::store::{ApplyReport, Store, StoreError};
 
 /// Most events in one group.
 const MAX_GROUP_EVENTS: usize = 5_000;
-/// How long before the next call may start the previous call's handlers get their results:
-/// enough for a partition to cut its next batch (the handlers' `batch_linger` is 1 ms), extract
-/// it and queue it here.
-pub(crate) const RELEASE_LEAD: Duration = Duration::from_millis(3);
+/// How long before the next call may start the previous call's handlers get their results
+/// (default of the hidden `--write-release-lead-ms`): enough for a partition to cut its next
+/// batch (the handlers have no batch linger: what queued while they waited is the batch),
+/// extract it and queue it here. A batch that misses the call waits a whole interval more;
+/// the latency benchmark chose the value (BENCHMARKS.md, training-latency).
+pub(crate) const RELEASE_LEAD: Duration = Duration::from_millis(4);
 /// How long one store call may take before the batches in it are retried.
 pub(crate) const STORE_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -70,6 +72,8 @@ pub(crate) struct WriteSettings {
     /// Shortest time between two store calls.
     pub(crate) interval: Duration,
     pub(crate) mode: WriteMode,
+    /// How long before the next call results are released ([`RELEASE_LEAD`]).
+    pub(crate) release_lead: Duration,
 }
 
 /// Handle on the writer task (cheap to clone).
@@ -115,7 +119,11 @@ impl Writer {
 
 async fn run(
     store: Arc<dyn Store>,
-    WriteSettings { interval, mode }: WriteSettings,
+    WriteSettings {
+        interval,
+        mode,
+        release_lead,
+    }: WriteSettings,
     ownership: impl Fn() -> u64 + Send + Sync,
     mut rx: mpsc::UnboundedReceiver<Job>,
 ) {
@@ -182,7 +190,7 @@ async fn run(
         }
         // Hold the results until just before the next call may start (see the module docs).
         if let (Some(last), WriteMode::Group) = (last_call, mode) {
-            tokio::time::sleep_until(last + interval.saturating_sub(RELEASE_LEAD)).await;
+            tokio::time::sleep_until(last + interval.saturating_sub(release_lead)).await;
         }
         for (done, result) in results {
             let _ = done.send(result);
@@ -283,6 +291,7 @@ mod tests {
         let settings = WriteSettings {
             interval: INTERVAL,
             mode,
+            release_lead: RELEASE_LEAD,
         };
         let w = Writer::spawn(Arc::clone(&store) as Arc<dyn Store>, settings, || 0);
         (store, w)
