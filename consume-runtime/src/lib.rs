@@ -147,7 +147,8 @@ pub fn dead_letter_topic(topic: &str, group: &str) -> String {
 }
 pub use error::{Error, ErrorKind, HandlerError};
 pub use extract::{
-    Avro, Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State, StateMap,
+    Avro, AvroRef, Delivery, FromMessage, Headers, Json, Key, Meta, Payload, Rejection, State,
+    StateMap,
 };
 pub use handler::{Handler, call_handler};
 pub use metrics::{DeadLetterCount, HandlerSnapshot, Metrics, PartitionSnapshot, RecentDeadLetter};

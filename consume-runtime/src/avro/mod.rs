@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use apache_avro::Schema;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 pub use plan::Mismatch;
@@ -41,6 +42,40 @@ pub use plan::Mismatch;
 pub trait AvroSchema: DeserializeOwned + Send + 'static {
     /// The reader schema.
     const SCHEMA: &'static str;
+}
+
+/// A type decoded from Avro that **borrows** from the record's bytes (`&'a str`,
+/// `#[serde(borrow)] Cow<'a, str>`, `&'a [u8]` fields): its reader schema, and the type with
+/// the borrow's lifetime, [`Of<'a>`](AvroRefSchema::Of). Read with
+/// [`AvroRef`](crate::AvroRef) in a handler, or [`Prepared::decode`] on bytes you hold.
+///
+/// Implement it on the type with `'static` (the lifetime only names the family) or on a
+/// marker type:
+///
+/// ```
+/// use std::borrow::Cow;
+/// use consume_runtime::avro::AvroRefSchema;
+///
+/// #[derive(serde::Deserialize)]
+/// struct ProgressRef<'a> {
+///     event_id: &'a str,
+///     #[serde(borrow)] // without it serde copies into `Cow::Owned`
+///     learner_id: Cow<'a, str>,
+///     watched_seconds: i32,
+/// }
+///
+/// impl AvroRefSchema for ProgressRef<'static> {
+///     const SCHEMA: &'static str = r#"{"type":"record","name":"LectureProgress",
+///         "namespace":"training.v1","fields":[{"name":"event_id","type":"string"},
+///         {"name":"learner_id","type":"string"},{"name":"watched_seconds","type":"int"}]}"#;
+///     type Of<'a> = ProgressRef<'a>;
+/// }
+/// ```
+pub trait AvroRefSchema: 'static {
+    /// The reader schema.
+    const SCHEMA: &'static str;
+    /// The decoded type, borrowing from bytes that live for `'a`.
+    type Of<'a>: Deserialize<'a>;
 }
 
 /// Why a message could not be decoded.
@@ -102,10 +137,38 @@ impl Prepared {
 
     /// Decodes one Avro body (without the wire-format header) into `T`.
     ///
+    /// `T` may borrow from `body`: strings and bytes are handed to serde as borrowed
+    /// (`visit_borrowed_str`, `visit_borrowed_bytes`), so `&'de str`, `&'de [u8]` and
+    /// `#[serde(borrow)] Cow<'de, str>` fields point into `body` and no string byte is
+    /// copied. Two exceptions are copied or refused: a value filled from a reader default
+    /// (not in the bytes: use `Cow` for such a field) and an enum symbol read as a string.
+    ///
+    /// ```
+    /// use apache_avro::{Schema, types::Value, writer::datum::GenericDatumWriter};
+    /// use consume_runtime::avro::Prepared;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Greeting<'a> {
+    ///     text: &'a str,
+    /// }
+    ///
+    /// let schema = Schema::parse_str(
+    ///     r#"{"type":"record","name":"Greeting","fields":[{"name":"text","type":"string"}]}"#,
+    /// )?;
+    /// let record = Value::Record(vec![("text".into(), Value::String("hello".into()))]);
+    /// let body = GenericDatumWriter::builder(&schema).build()?.write_value_to_vec(record)?;
+    ///
+    /// let prepared = Prepared::new(&schema, &schema)?;
+    /// let g: Greeting<'_> = prepared.decode(&body)?;
+    /// assert_eq!(g.text, "hello");
+    /// assert!(body.as_ptr_range().contains(&g.text.as_ptr())); // not copied
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`DecodeError`]; never panics and never allocates more than the body's size for a
     /// declared length.
-    pub fn decode<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, DecodeError> {
+    pub fn decode<'de, T: Deserialize<'de>>(&self, body: &'de [u8]) -> Result<T, DecodeError> {
         let mut r = read::Reader::new(body);
         let value = T::deserialize(de::NodeDe {
             r: &mut r,
@@ -129,16 +192,45 @@ static READER_SCHEMAS: LazyLock<Mutex<HashMap<TypeId, Parsed>>> = LazyLock::new(
 /// # Errors
 /// The parse error, as text, when `T::SCHEMA` is not a valid schema.
 pub fn reader_schema<T: AvroSchema>() -> Result<Schema, String> {
-    let mut map = READER_SCHEMAS.lock().unwrap_or_else(|p| p.into_inner());
-    let entry = map.entry(TypeId::of::<T>()).or_insert_with(|| {
-        Arc::new(Schema::parse_str(T::SCHEMA).map_err(|e| {
-            format!(
-                "the Avro schema of `{}` does not parse: {e}",
-                std::any::type_name::<T>()
+    ReaderType::of::<T>().schema()
+}
+
+/// A Rust type that Avro is decoded into: what a resolution is cached by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReaderType {
+    pub(crate) id: TypeId,
+    pub(crate) name: &'static str,
+    pub(crate) schema: &'static str,
+}
+
+impl ReaderType {
+    pub(crate) fn of<T: AvroSchema>() -> Self {
+        Self {
+            id: TypeId::of::<T>(),
+            name: std::any::type_name::<T>(),
+            schema: T::SCHEMA,
+        }
+    }
+
+    pub(crate) fn of_ref<T: AvroRefSchema>() -> Self {
+        Self {
+            id: TypeId::of::<T>(),
+            name: std::any::type_name::<T>(),
+            schema: T::SCHEMA,
+        }
+    }
+
+    /// The parsed reader schema (parsed once per type).
+    pub(crate) fn schema(&self) -> Result<Schema, String> {
+        let mut map = READER_SCHEMAS.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(self.id).or_insert_with(|| {
+            Arc::new(
+                Schema::parse_str(self.schema)
+                    .map_err(|e| format!("the Avro schema of `{}` does not parse: {e}", self.name)),
             )
-        }))
-    });
-    (**entry).clone()
+        });
+        (**entry).clone()
+    }
 }
 
 #[cfg(test)]

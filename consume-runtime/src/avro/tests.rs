@@ -256,3 +256,132 @@ fn a_struct_declared_in_another_order_reads_by_name() {
     let got: ProgressV1 = p.decode(&encode_v1("e-6", 3)).expect("decode");
     assert_eq!(got.event_id, "e-6");
 }
+
+/// Whether `s` lies within `buf` (a borrowed value, not a copy).
+fn inside(buf: &[u8], s: &[u8]) -> bool {
+    let r = buf.as_ptr_range();
+    r.contains(&s.as_ptr()) && s.len() <= r.end as usize - s.as_ptr() as usize
+}
+
+#[test]
+fn borrowed_types_decode_equal_to_owned_ones_without_copying_strings() {
+    use std::borrow::Cow;
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct ProgressRef<'a> {
+        event_id: &'a str,
+        #[serde(borrow)]
+        learner_id: Cow<'a, str>,
+        watched_seconds: i32,
+        occurred_at: i64,
+    }
+    // Declared in another order: decoded by name, not positionally.
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct ReorderedRef<'a> {
+        occurred_at: i64,
+        learner_id: &'a str,
+        event_id: &'a [u8],
+    }
+    let p = Prepared::new(&schema(V1), &schema(V1)).expect("same");
+    let body = encode_v1("é-7", 11);
+    let owned: ProgressV1 = p.decode(&body).expect("owned");
+    let b: ProgressRef<'_> = p.decode(&body).expect("borrowed");
+    assert_eq!(
+        (b.event_id, &*b.learner_id, b.watched_seconds, b.occurred_at),
+        (
+            &*owned.event_id,
+            &*owned.learner_id,
+            owned.watched_seconds,
+            owned.occurred_at
+        )
+    );
+    assert!(matches!(b.learner_id, Cow::Borrowed(_)), "Cow was copied");
+    assert!(inside(&body, b.event_id.as_bytes()), "event_id copied");
+    assert!(inside(&body, b.learner_id.as_bytes()), "learner_id copied");
+    let r: ReorderedRef<'_> = p.decode(&body).expect("by name");
+    assert_eq!(r.event_id, owned.event_id.as_bytes());
+    assert_eq!(
+        (r.learner_id, r.occurred_at),
+        (&*owned.learner_id, owned.occurred_at)
+    );
+    assert!(inside(&body, r.event_id) && inside(&body, r.learner_id.as_bytes()));
+}
+
+#[test]
+fn borrowed_unions_arrays_and_map_keys_point_into_the_body() {
+    let s = schema(
+        r#"{"type":"record","name":"R","fields":[
+        {"name":"maybe","type":["null","string"]},
+        {"name":"tags","type":{"type":"array","items":"string"}},
+        {"name":"scores","type":{"type":"map","values":"string"}},
+        {"name":"raw","type":"bytes"}]}"#,
+    );
+    #[derive(Debug, Deserialize)]
+    struct Out<'a> {
+        #[serde(borrow)]
+        maybe: Option<&'a str>,
+        #[serde(borrow)]
+        tags: Vec<&'a str>,
+        #[serde(borrow)]
+        scores: HashMap<&'a str, &'a str>,
+        raw: &'a [u8],
+    }
+    let mut rec = Record::new(&s).expect("record");
+    rec.put(
+        "maybe",
+        Value::Union(1, Box::new(Value::String("m".into()))),
+    );
+    rec.put("tags", Value::Array(vec!["a".into(), "bb".into()]));
+    rec.put(
+        "scores",
+        Value::Map(
+            [("k".to_owned(), Value::String("v".into()))]
+                .into_iter()
+                .collect(),
+        ),
+    );
+    rec.put("raw", Value::Bytes(vec![9, 8, 7]));
+    let body = to_avro_datum(&s, rec).expect("encode");
+    let got: Out<'_> = Prepared::new(&s, &s)
+        .expect("same")
+        .decode(&body)
+        .expect("decode");
+    assert_eq!(got.maybe, Some("m"));
+    assert_eq!(got.tags, ["a", "bb"]);
+    assert_eq!(got.scores.get("k"), Some(&"v"));
+    assert_eq!(got.raw, [9, 8, 7]);
+    let (k, v) = got.scores.iter().next().expect("one entry");
+    for part in [
+        got.maybe.unwrap_or("").as_bytes(),
+        got.tags[1].as_bytes(),
+        k.as_bytes(),
+        v.as_bytes(),
+        got.raw,
+    ] {
+        assert!(inside(&body, part), "{part:?} copied");
+    }
+}
+
+#[test]
+fn a_reader_default_cannot_be_borrowed_but_a_cow_takes_it() {
+    use std::borrow::Cow;
+    #[derive(Debug, Deserialize)]
+    struct DeviceRef<'a> {
+        #[allow(dead_code)]
+        device: &'a str,
+    }
+    #[derive(Debug, Deserialize)]
+    struct DeviceCow<'a> {
+        #[serde(borrow)]
+        device: Cow<'a, str>,
+    }
+    let reader = r#"{"type":"record","name":"LectureProgress","namespace":"training.v1","fields":[
+        {"name":"device","type":"string","default":"web"}]}"#;
+    let p = Prepared::new(&schema(V1), &schema(reader)).expect("compatible");
+    let body = encode_v1("e-8", 1);
+    let err = p
+        .decode::<DeviceRef<'_>>(&body)
+        .expect_err("a default is not in the bytes");
+    assert!(err.to_string().contains("default"), "{err}");
+    let got: DeviceCow<'_> = p.decode(&body).expect("Cow");
+    assert!(matches!(got.device, Cow::Owned(ref d) if d == "web"));
+}

@@ -5,6 +5,7 @@
 //! decode errors are permanent (never retried).
 
 pub(crate) mod avro;
+mod avro_ref;
 pub(crate) mod delivery;
 mod headers;
 mod json;
@@ -18,6 +19,7 @@ mod tuple;
 use std::future::Future;
 
 pub use avro::Avro;
+pub use avro_ref::AvroRef;
 pub use delivery::Delivery;
 pub use headers::{Header, Headers, RecordHeaders};
 pub use json::Json;
