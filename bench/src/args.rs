@@ -27,15 +27,17 @@ FLAGS:
                            with the schema id the registry has under <topic>-value
   --write-markdown <PATH>  (re)write the framework-overhead and avro sections of this
                            markdown file
-  --decode-iterations <N>  decodes per decoder and repetition in the decode micro-benchmark
-                           (default 1000000)
-  --decode-reps <R>        repetitions of the decode micro-benchmark (default 3)
+  --decode-iterations <N>  distinct records in the decode micro-benchmark, each decoded once
+                           per decoder and round (default 100000)
+  --decode-reps <R>        measured rounds of the decode micro-benchmark (default 11)
+  --decode                 instead: only the decode micro-benchmark (no Kafka, no registry);
+                           writes the avro-decode section
   --librdkafka-defaults    give every variant librdkafka's default fetch settings instead of
                            the shared tuning (see bench/src/tuning.rs)
   --key-ordered            instead: key-ordered concurrency (concurrency = 64) vs sequential,
                            one partition, 1000 keys, 2 ms simulated I/O per message; writes
                            the key-ordered section (--rounds applies, default 3)
-  --smoke                  tiny run (20000 messages, 1 round, no warm-up, 10000 decodes x 2)
+  --smoke                  tiny run (20000 messages, 1 round, no warm-up, 10000 records x 2)
                            that fails unless every variant reads every message (and, with
                            --all, draws the charts into a temporary dir); never writes
                            markdown
@@ -54,8 +56,8 @@ ENVIRONMENT:
 const DEFAULT_MESSAGES: u64 = 2_000_000;
 const DEFAULT_ROUNDS: usize = 5;
 const SMOKE_MESSAGES: u64 = 20_000;
-const DEFAULT_DECODE_ITERATIONS: u64 = 1_000_000;
-const DEFAULT_DECODE_REPS: usize = 3;
+const DEFAULT_DECODE_ITERATIONS: u64 = 100_000;
+const DEFAULT_DECODE_REPS: usize = 11;
 const SMOKE_DECODE_ITERATIONS: u64 = 10_000;
 const SMOKE_DECODE_REPS: usize = 2;
 
@@ -76,10 +78,12 @@ pub(crate) struct Args {
     pub(crate) smoke: bool,
     /// Measure without the shared consumer tuning.
     pub(crate) librdkafka_defaults: bool,
-    /// Decodes per decoder and repetition (micro-benchmark).
+    /// Distinct records of the decode micro-benchmark (each decoded once per decoder and round).
     pub(crate) decode_iterations: u64,
-    /// Repetitions of the micro-benchmark.
+    /// Rounds of the micro-benchmark.
     pub(crate) decode_reps: usize,
+    /// Run only the decode micro-benchmark.
+    pub(crate) decode_only: bool,
     /// Run the key-ordered concurrency benchmark instead.
     pub(crate) key_ordered: bool,
     /// `--rounds` as given (`None`: the benchmark's default).
@@ -112,6 +116,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     let mut smoke = false;
     let mut librdkafka_defaults = false;
     let mut key_ordered = false;
+    let mut decode_only = false;
     let mut all = false;
     let mut no_peers = false;
     let mut charts = None;
@@ -131,6 +136,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
             "-h" | "--help" => return Ok(Parsed::Help),
             "--smoke" => smoke = true,
             "--key-ordered" => key_ordered = true,
+            "--decode" => decode_only = true,
             "--all" => all = true,
             "--no-peers" => no_peers = true,
             "--charts" => charts = Some(PathBuf::from(value("a directory")?)),
@@ -152,6 +158,11 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     if all && key_ordered {
         return Err("--all already includes --key-ordered".to_owned());
     }
+    if decode_only && (all || key_ordered) {
+        return Err(
+            "--decode runs only the decode micro-benchmark: drop --all/--key-ordered".to_owned(),
+        );
+    }
     let args = Args {
         messages: messages.unwrap_or(if smoke {
             SMOKE_MESSAGES
@@ -161,6 +172,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
         rounds: rounds.unwrap_or(if smoke { 1 } else { DEFAULT_ROUNDS }),
         rounds_given: rounds,
         key_ordered,
+        decode_only,
         all,
         no_peers,
         charts,
@@ -219,7 +231,8 @@ mod tests {
         );
         assert!(a.topic.is_none() && a.write_markdown.is_none() && !a.librdkafka_defaults);
         assert!(!a.all && !a.no_peers && a.charts.is_none());
-        assert_eq!((a.decode_iterations, a.decode_reps), (1_000_000, 3));
+        assert_eq!((a.decode_iterations, a.decode_reps), (100_000, 11));
+        assert!(!a.decode_only && run(&["--decode"]).unwrap().decode_only);
         assert!(run(&["--librdkafka-defaults"]).unwrap().librdkafka_defaults);
     }
 
@@ -262,6 +275,7 @@ mod tests {
         assert!(run(&["--decode-reps", "0"]).is_err());
         assert!(run(&["--bogus"]).is_err());
         assert!(run(&["--all", "--key-ordered"]).is_err());
+        assert!(run(&["--all", "--decode"]).is_err());
         assert!(run(&["--charts"]).is_err());
         assert_eq!(parse(["--help".to_owned()]), Ok(Parsed::Help));
     }

@@ -1,22 +1,26 @@
-//! The decode micro-benchmark (no Kafka): one framed record decoded N times per decoder,
-//! after a warm-up, in interleaved repetitions.
+//! The decode micro-benchmark (no Kafka): N distinct `LectureProgress` records, their strings
+//! varying in length and content (ASCII and multi-byte UTF-8), encoded once into one buffer of
+//! Confluent-framed values; each round every decoder decodes all of them, header split off,
+//! into the struct:
 //!
-//! - ours: `consume_runtime::avro::Prepared::decode` (writer and reader schema resolved once
-//!   into a plan, the body deserialized straight into the struct), as `Avro<T>` does;
-//! - apache-avro, generic: `from_avro_datum(writer, body, Some(reader))` into a `Value` tree,
-//!   then `from_value` into the struct: the usual generic path, which also re-resolves both
-//!   schemas on every call;
-//! - apache-avro, reader built once: the same `Value` path with the `GenericDatumReader`
-//!   built once, so only the per-message work of the generic path remains.
+//! - ours, owned: `consume_runtime::avro::Prepared::decode::<LectureProgress>` (four
+//!   `String`s), as `Avro<T>` does;
+//! - ours, borrowed: the same into `LectureProgressRef<'_>` (four `&str` into the buffer), as
+//!   `AvroRef<T>::decode` does;
+//! - serde_avro_fast, owned and borrowed: `from_datum_slice` into the same two structs;
+//! - apache-avro: `from_avro_datum(writer, body, Some(reader))` + `from_value`, the way a user
+//!   of that crate decodes a record.
 //!
-//! Every decoder must return the encoded record before anything is timed.
+//! Before anything is timed, every decoder's output for every record is compared with the
+//! record that was encoded. The decoders' order changes every round (rotated, and reversed
+//! every other cycle), so none always runs first or after the same one.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use apache_avro::Schema;
-use apache_avro::reader::datum::GenericDatumReader;
 use consume_runtime::avro::{Prepared, wire};
+use serde::Deserialize;
 
 use crate::BoxError;
 use crate::lecture::{self, Encoder, LectureProgress};
@@ -25,120 +29,312 @@ use crate::stats::{median, ratio};
 /// The decoders, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decoder {
-    /// `Prepared::decode`.
+    /// `Prepared::decode::<LectureProgress>`.
     Ours,
-    /// `from_avro_datum` + `from_value`.
-    Generic,
-    /// `GenericDatumReader` (built once) `read_value` + `from_value`.
-    GenericReaderOnce,
+    /// `Prepared::decode::<LectureProgressRef>`.
+    OursBorrowed,
+    /// `serde_avro_fast::from_datum_slice::<LectureProgress>`.
+    Fast,
+    /// `serde_avro_fast::from_datum_slice::<LectureProgressRef>`.
+    FastBorrowed,
+    /// `apache_avro::from_avro_datum` + `from_value::<LectureProgress>`.
+    Apache,
 }
 
 /// Table order.
-pub(crate) const DECODERS: [Decoder; 3] =
-    [Decoder::Ours, Decoder::Generic, Decoder::GenericReaderOnce];
+pub(crate) const DECODERS: [Decoder; 5] = [
+    Decoder::Ours,
+    Decoder::OursBorrowed,
+    Decoder::Fast,
+    Decoder::FastBorrowed,
+    Decoder::Apache,
+];
 
-/// ns per message of every decoder in one repetition (indexed like [`DECODERS`]).
-pub(crate) type Repetition = [f64; 3];
+/// ns per record of every decoder in one round (indexed like [`DECODERS`]).
+pub(crate) type Round = [f64; DECODERS.len()];
 
 /// The micro-benchmark's result.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DecodeBench {
-    /// Decodes per decoder and repetition.
-    pub(crate) iterations: u64,
-    /// Size of the framed value.
-    pub(crate) value_bytes: usize,
-    /// ns/msg per repetition.
-    pub(crate) reps: Vec<Repetition>,
+    /// Distinct records, each decoded once per decoder and round.
+    pub(crate) records: usize,
+    /// Framed value sizes: smallest, mean, largest.
+    pub(crate) value_bytes: (usize, f64, usize),
+    /// ns/record per round.
+    pub(crate) rounds: Vec<Round>,
+    /// The 1-minute load average before and after the rounds (`None`: unreadable).
+    pub(crate) load: (Option<f64>, Option<f64>),
+}
+
+/// The median and the range over the rounds of one figure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Spread {
+    pub(crate) median: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+}
+
+impl Spread {
+    fn of(values: Vec<f64>) -> Self {
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Self {
+            median: median(values),
+            min,
+            max,
+        }
+    }
 }
 
 impl DecodeBench {
-    /// Median ns/msg of decoder `i` (index into [`DECODERS`]).
-    pub(crate) fn median_ns(&self, i: usize) -> f64 {
-        median(self.reps.iter().map(|r| r[i]).collect())
+    /// ns/record of decoder `d` over the rounds.
+    pub(crate) fn ns(&self, d: Decoder) -> Spread {
+        let i = index(d);
+        Spread::of(self.rounds.iter().map(|r| r[i]).collect())
     }
 
-    /// Median over the repetitions of (decoder `i` ns / ours ns): how many times faster ours is.
-    pub(crate) fn median_speedup(&self, i: usize) -> f64 {
-        median(self.reps.iter().map(|r| ratio(r[i], r[0])).collect())
+    /// The per-round ratio `num` ns / `den` ns over the rounds.
+    pub(crate) fn ratio(&self, num: Decoder, den: Decoder) -> Spread {
+        let (n, d) = (index(num), index(den));
+        Spread::of(self.rounds.iter().map(|r| ratio(r[n], r[d])).collect())
     }
 }
 
-/// Runs `reps` repetitions of `iterations` decodes per decoder (the order rotates per
-/// repetition). CPU-bound and blocking: run it on a blocking thread.
-pub(crate) fn run(iterations: u64, reps: usize) -> Result<DecodeBench, BoxError> {
+/// Where `d` is in [`DECODERS`].
+pub(crate) fn index(d: Decoder) -> usize {
+    DECODERS.iter().position(|x| *x == d).unwrap_or(0)
+}
+
+/// [`LectureProgress`] borrowing its strings from the Avro body.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LectureProgressRef<'a> {
+    event_id: &'a str,
+    learner_id: &'a str,
+    course_id: &'a str,
+    lecture_id: &'a str,
+    watched_seconds: i32,
+    occurred_at: i64,
+}
+
+impl PartialEq<LectureProgress> for LectureProgressRef<'_> {
+    fn eq(&self, p: &LectureProgress) -> bool {
+        self.event_id == p.event_id
+            && self.learner_id == p.learner_id
+            && self.course_id == p.course_id
+            && self.lecture_id == p.lecture_id
+            && self.watched_seconds == p.watched_seconds
+            && self.occurred_at == p.occurred_at
+    }
+}
+
+/// Record `seq` with strings of varying length and content: `lecture::record(seq)`'s ids
+/// with a suffix of 0–22 characters on the learner, a course title of 1–8 words (every
+/// seventh record's with Korean and accented letters) and a lecture id with a 0–47-letter
+/// slug: framed values of about 110 to 300 bytes.
+pub(crate) fn varied_record(seq: u64) -> LectureProgress {
+    const WORDS: [&str; 8] = [
+        "rust",
+        "kafka",
+        "avro",
+        "파이프라인",
+        "schéma",
+        "stream",
+        "consumer",
+        "데이터",
+    ];
+    let mut p = lecture::record(seq);
+    let h = splitmix64(seq ^ 0x5eed);
+    let unicode = seq.is_multiple_of(7);
+    let pick = |shift: u32, n: u64| ((h >> shift) % n) as usize;
+    p.learner_id.push_str(&"-x".repeat(pick(0, 12)));
+    let words = 1 + pick(8, 8);
+    let title: Vec<&str> = (0..words)
+        .map(|w| {
+            let i = (splitmix64(seq.wrapping_add(w as u64)) % 8) as usize;
+            if unicode {
+                WORDS[i]
+            } else {
+                WORDS[[0, 1, 2, 5, 6][i % 5]]
+            }
+        })
+        .collect();
+    p.course_id = format!("{} {}", p.course_id, title.join(" "));
+    if unicode {
+        p.course_id.push_str(" 데이터 schéma");
+    }
+    let slug = pick(16, 48);
+    p.lecture_id.push('-');
+    p.lecture_id
+        .extend((0..slug).map(|i| (b'a' + ((h >> (i % 40)) % 26) as u8) as char));
+    p
+}
+
+fn splitmix64(seq: u64) -> u64 {
+    let mut z = seq.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The 1-minute load average.
+fn load_1m() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Encodes `records` distinct records, checks every decoder on every one of them, runs one
+/// warm-up round and `rounds` measured rounds. CPU-bound and blocking: run it on a blocking
+/// thread.
+pub(crate) fn run(records: u64, rounds: usize) -> Result<DecodeBench, BoxError> {
     let schema = lecture::schema()?;
-    let expected = lecture::record(123_456);
-    let framed = Encoder::new(&schema, 1)?.frame(&expected)?;
+    let expected: Vec<LectureProgress> = (0..records).map(varied_record).collect();
+    let mut encoder = Encoder::new(&schema, 1)?;
+    let mut buf = Vec::new();
+    let mut ends = Vec::with_capacity(expected.len());
+    for p in &expected {
+        buf.extend_from_slice(&encoder.frame(p)?);
+        ends.push(buf.len());
+    }
+    let fast: serde_avro_fast::Schema = lecture::SCHEMA
+        .parse()
+        .map_err(|e| format!("serde_avro_fast: the LectureProgress schema: {e}"))?;
     let prepared = Prepared::new(&schema, &schema)
         .map_err(|e| format!("the LectureProgress schema does not resolve to itself: {e}"))?;
-    let reader = GenericDatumReader::builder(&schema)
-        .reader_schema(&schema)
-        .build()
-        .map_err(|e| format!("apache-avro: no GenericDatumReader: {e}"))?;
     let ctx = Ctx {
         schema: &schema,
         prepared: &prepared,
-        reader: &reader,
-        framed: &framed,
+        fast: &fast,
+        buf: &buf,
+        ends: &ends,
     };
+    ctx.check(&expected)?;
+    drop(expected);
     for d in DECODERS {
-        let got = ctx.decode(d)?;
-        if got != expected {
-            return Err(format!("{d:?} decoded {got:?}, expected {expected:?}").into());
-        }
-        ctx.time(d, (iterations / 10).max(1))?; // warm-up
+        ctx.time(d)?; // warm-up
     }
-    let mut out = Vec::with_capacity(reps);
-    for rep in 0..reps {
-        let mut ns = [0.0; 3];
-        for k in 0..DECODERS.len() {
-            let i = (rep + k) % DECODERS.len();
-            ns[i] = ctx.time(DECODERS[i], iterations)?;
+    let load_before = load_1m();
+    let mut out = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let mut ns = [0.0; DECODERS.len()];
+        for i in order(round) {
+            ns[i] = ctx.time(DECODERS[i])?;
         }
         out.push(ns);
     }
+    let sizes = ctx.values().map(<[u8]>::len);
+    let (min, max) = sizes
+        .clone()
+        .fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)));
     Ok(DecodeBench {
-        iterations,
-        value_bytes: framed.len(),
-        reps: out,
+        records: ends.len(),
+        value_bytes: (min, buf.len() as f64 / ends.len().max(1) as f64, max),
+        rounds: out,
+        load: (load_before, load_1m()),
     })
+}
+
+/// The decoders' order in round `round`: rotated by the round, reversed every other cycle.
+pub(crate) fn order(round: usize) -> Vec<usize> {
+    let n = DECODERS.len();
+    let mut o: Vec<usize> = (0..n).map(|k| (round + k) % n).collect();
+    if (round / n) % 2 == 1 {
+        o.reverse();
+    }
+    o
 }
 
 struct Ctx<'a> {
     schema: &'a Schema,
     prepared: &'a Prepared,
-    reader: &'a GenericDatumReader<'a>,
-    framed: &'a [u8],
+    fast: &'a serde_avro_fast::Schema,
+    /// The framed values, back to back.
+    buf: &'a [u8],
+    /// Where each value ends in `buf`.
+    ends: &'a [usize],
 }
 
-impl Ctx<'_> {
-    /// ns per message of `n` decodes with `d`.
-    fn time(&self, d: Decoder, n: u64) -> Result<f64, BoxError> {
-        let started = Instant::now();
-        for _ in 0..n {
-            black_box(self.decode(d)?);
-        }
-        Ok(started.elapsed().as_nanos() as f64 / n.max(1) as f64)
+impl<'a> Ctx<'a> {
+    fn values(&self) -> impl Iterator<Item = &'a [u8]> + Clone + use<'a> {
+        let (buf, ends) = (self.buf, self.ends);
+        ends.iter().scan(0, move |start, &end| {
+            Some(&buf[std::mem::replace(start, end)..end])
+        })
     }
 
-    /// One framed value, header split off, decoded into the struct.
+    /// Every decoder returns every encoded record.
+    fn check(&self, expected: &[LectureProgress]) -> Result<(), BoxError> {
+        for (i, (framed, want)) in self.values().zip(expected).enumerate() {
+            for d in DECODERS {
+                let wrong = match d {
+                    Decoder::OursBorrowed | Decoder::FastBorrowed => {
+                        let got = self.decode_borrowed(d, framed)?;
+                        (got != *want).then(|| format!("{got:?}"))
+                    }
+                    _ => {
+                        let got = self.decode_owned(d, framed)?;
+                        (got != *want).then(|| format!("{got:?}"))
+                    }
+                };
+                if let Some(got) = wrong {
+                    return Err(
+                        format!("{d:?} decoded record {i} as {got}, expected {want:?}").into(),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// ns per record of decoding every value once with `d`.
+    fn time(&self, d: Decoder) -> Result<f64, BoxError> {
+        let started = Instant::now();
+        for framed in self.values() {
+            match d {
+                Decoder::OursBorrowed | Decoder::FastBorrowed => {
+                    black_box(self.decode_borrowed(d, black_box(framed))?);
+                }
+                _ => {
+                    black_box(self.decode_owned(d, black_box(framed))?);
+                }
+            }
+        }
+        Ok(started.elapsed().as_nanos() as f64 / self.ends.len().max(1) as f64)
+    }
+
     #[inline(always)]
-    fn decode(&self, d: Decoder) -> Result<LectureProgress, BoxError> {
-        let (_id, body) = wire::split(black_box(self.framed))?;
+    fn decode_owned(&self, d: Decoder, framed: &[u8]) -> Result<LectureProgress, BoxError> {
+        let (_id, body) = wire::split(framed)?;
         Ok(match d {
-            Decoder::Ours => self.prepared.decode::<LectureProgress>(body)?,
-            Decoder::Generic => {
+            Decoder::Fast | Decoder::FastBorrowed => {
+                serde_avro_fast::from_datum_slice(body, self.fast)?
+            }
+            Decoder::Apache => {
                 let mut r = body;
-                // Deprecated since 0.22 for `GenericDatumReader` (measured as well, below).
+                // Deprecated since 0.22 for `GenericDatumReader`; still what most code calls.
                 #[allow(deprecated)]
                 let v = apache_avro::from_avro_datum(self.schema, &mut r, Some(self.schema))?;
                 apache_avro::from_value::<LectureProgress>(&v)?
             }
-            Decoder::GenericReaderOnce => {
-                let mut r = body;
-                let v = self.reader.read_value(&mut r)?;
-                apache_avro::from_value::<LectureProgress>(&v)?
+            Decoder::Ours | Decoder::OursBorrowed => self.prepared.decode(body)?,
+        })
+    }
+
+    #[inline(always)]
+    fn decode_borrowed<'b>(
+        &self,
+        d: Decoder,
+        framed: &'b [u8],
+    ) -> Result<LectureProgressRef<'b>, BoxError> {
+        let (_id, body) = wire::split(framed)?;
+        Ok(match d {
+            Decoder::Fast | Decoder::FastBorrowed => {
+                serde_avro_fast::from_datum_slice(body, self.fast)?
             }
+            _ => self.prepared.decode(body)?,
         })
     }
 }
@@ -148,11 +344,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_decoder_agrees_and_the_result_has_a_row_per_repetition() {
-        let b = run(10, 3).unwrap();
-        assert_eq!(b.value_bytes, lecture::FRAMED_BYTES);
-        assert_eq!(b.reps.len(), 3);
-        assert!(b.reps.iter().all(|r| r.iter().all(|ns| *ns > 0.0)));
-        assert!(b.median_speedup(0) == 1.0);
+    fn every_decoder_returns_every_record_and_each_round_has_a_time_per_decoder() {
+        let b = run(300, 3).unwrap();
+        assert_eq!(b.records, 300);
+        assert_eq!(b.rounds.len(), 3);
+        assert!(b.rounds.iter().all(|r| r.iter().all(|ns| *ns > 0.0)));
+        assert_eq!(b.ratio(Decoder::Ours, Decoder::Ours).median, 1.0);
+        let (min, mean, max) = b.value_bytes;
+        assert!(
+            (min as f64) < mean && mean < max as f64 && max - min > 100,
+            "{min} {mean} {max}"
+        );
+    }
+
+    #[test]
+    fn records_vary_in_length_and_content_and_decode_back() {
+        let a = varied_record(0);
+        let b = varied_record(1);
+        assert!(!a.course_id.is_ascii(), "{a:?}");
+        let lengths: std::collections::HashSet<(usize, usize, usize)> = (0..100)
+            .map(varied_record)
+            .map(|p| (p.learner_id.len(), p.course_id.len(), p.lecture_id.len()))
+            .collect();
+        assert!(lengths.len() > 90, "{lengths:?}");
+        let schema = lecture::schema().unwrap();
+        let framed = Encoder::new(&schema, 1).unwrap().frame(&b).unwrap();
+        let (_, body) = wire::split(&framed).unwrap();
+        let r: LectureProgressRef<'_> = Prepared::new(&schema, &schema)
+            .unwrap()
+            .decode(body)
+            .unwrap();
+        assert!(r == b);
+        assert!(
+            body.as_ptr_range().contains(&r.lecture_id.as_ptr()),
+            "copied"
+        );
+    }
+
+    #[test]
+    fn every_decoder_runs_in_every_position_and_both_directions() {
+        let n = DECODERS.len();
+        for d in 0..n {
+            let positions: std::collections::HashSet<usize> = (0..2 * n)
+                .map(|r| order(r).iter().position(|&i| i == d).unwrap())
+                .collect();
+            assert_eq!(positions.len(), n, "decoder {d}");
+        }
+        assert_eq!(order(0), vec![0, 1, 2, 3, 4]);
+        assert_eq!(order(n), vec![4, 3, 2, 1, 0]);
     }
 }

@@ -91,6 +91,9 @@ fn init_logs() {
 
 async fn run(args: &Args) -> Result<(), BoxError> {
     let started = Instant::now();
+    if args.decode_only {
+        return run_decode(args).await;
+    }
     if args.key_ordered {
         let ko = key_ordered::run(
             args.rounds_given,
@@ -173,7 +176,7 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     let rounds = measured?;
 
     eprintln!(
-        "decode micro-benchmark: {} decodes per decoder, {} repetitions…",
+        "decode micro-benchmark: {} distinct records, {} rounds…",
         args.decode_iterations, args.decode_reps
     );
     let (n, reps) = (args.decode_iterations, args.decode_reps);
@@ -199,6 +202,7 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     };
     let body = report::section(&report);
     let avro_body = avro_report::section(&report);
+    let decode_body = avro_report::decode_section(&decode, &report.command, &machine);
     let charts_dir = charts_dir(args);
     if let Some(dir) = &charts_dir {
         let rows = comparison::ratio_rows(&rounds, ko.as_ref());
@@ -227,7 +231,7 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     if args.all {
         println!("{side_body}\n");
     }
-    println!("{body}\n{avro_body}");
+    println!("{body}\n{avro_body}\n{decode_body}");
     if let Some(k) = &ko {
         println!("\n{}", k.body);
     }
@@ -237,6 +241,7 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         }
         markdown_file::write_section(path, SECTION_ID, &body)?;
         markdown_file::write_section(path, AVRO_SECTION_ID, &avro_body)?;
+        markdown_file::write_section(path, avro_report::DECODE_SECTION_ID, &decode_body)?;
         if let Some(k) = &ko {
             markdown_file::write_section(path, key_ordered::SECTION_ID, &k.body)?;
         }
@@ -269,6 +274,31 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         );
     }
     eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `--decode`: the decode micro-benchmark alone, and its section.
+async fn run_decode(args: &Args) -> Result<(), BoxError> {
+    let machine = Machine::detect();
+    eprintln!(
+        "decode micro-benchmark: {} distinct records, {} rounds…",
+        args.decode_iterations, args.decode_reps
+    );
+    let (n, reps) = (args.decode_iterations, args.decode_reps);
+    let decode = tokio::task::spawn_blocking(move || decode::run(n, reps)).await??;
+    let body = avro_report::decode_section(&decode, &command_line(), &machine);
+    println!("{body}");
+    if let Some(path) = &args.write_markdown {
+        markdown_file::write_section(path, avro_report::DECODE_SECTION_ID, &body)?;
+        eprintln!(
+            "wrote section `{}` of {}",
+            avro_report::DECODE_SECTION_ID,
+            path.display()
+        );
+    }
+    if args.smoke {
+        eprintln!("smoke: OK, every decoder returned every encoded record");
+    }
     Ok(())
 }
 
