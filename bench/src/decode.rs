@@ -12,8 +12,12 @@
 //!   of that crate decodes a record.
 //!
 //! Before anything is timed, every decoder's output for every record is compared with the
-//! record that was encoded. The decoders' order changes every round (rotated, and reversed
-//! every other cycle), so none always runs first or after the same one.
+//! record that was encoded. A round walks the records in chunks of [`CHUNK`]: each chunk is
+//! decoded by every decoder in turn, in an order that changes from chunk to chunk (rotated,
+//! and reversed every other cycle), and a decoder's time in the round is the sum over the
+//! chunks. So the decoders share the machine's ups and downs within each round (a ratio of
+//! two decoders' times in one round compares like with like), and none always runs first on
+//! a chunk (the one that reads it from memory) or after the same one.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -25,6 +29,9 @@ use serde::Deserialize;
 use crate::BoxError;
 use crate::lecture::{self, Encoder, LectureProgress};
 use crate::stats::{median, ratio};
+
+/// Records per chunk: every decoder decodes a chunk before the next chunk starts.
+pub(crate) const CHUNK: usize = 1000;
 
 /// The decoders, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,17 +220,11 @@ pub(crate) fn run(records: u64, rounds: usize) -> Result<DecodeBench, BoxError> 
     };
     ctx.check(&expected)?;
     drop(expected);
-    for d in DECODERS {
-        ctx.time(d)?; // warm-up
-    }
+    ctx.round(0)?; // warm-up
     let load_before = load_1m();
     let mut out = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        let mut ns = [0.0; DECODERS.len()];
-        for i in order(round) {
-            ns[i] = ctx.time(DECODERS[i])?;
-        }
-        out.push(ns);
+        out.push(ctx.round(round)?);
     }
     let sizes = ctx.values().map(<[u8]>::len);
     let (min, max) = sizes
@@ -237,11 +238,12 @@ pub(crate) fn run(records: u64, rounds: usize) -> Result<DecodeBench, BoxError> 
     })
 }
 
-/// The decoders' order in round `round`: rotated by the round, reversed every other cycle.
-pub(crate) fn order(round: usize) -> Vec<usize> {
+/// The decoders' order on chunk `k` (of all rounds): rotated by `k`, reversed every other
+/// cycle.
+pub(crate) fn order(k: usize) -> Vec<usize> {
     let n = DECODERS.len();
-    let mut o: Vec<usize> = (0..n).map(|k| (round + k) % n).collect();
-    if (round / n) % 2 == 1 {
+    let mut o: Vec<usize> = (0..n).map(|i| (k + i) % n).collect();
+    if (k / n) % 2 == 1 {
         o.reverse();
     }
     o
@@ -259,10 +261,30 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn values(&self) -> impl Iterator<Item = &'a [u8]> + Clone + use<'a> {
-        let (buf, ends) = (self.buf, self.ends);
-        ends.iter().scan(0, move |start, &end| {
+        self.range(0, self.ends.len())
+    }
+
+    /// Values `from..to`.
+    fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &'a [u8]> + Clone + use<'a> {
+        let buf = self.buf;
+        let start = if from == 0 { 0 } else { self.ends[from - 1] };
+        self.ends[from..to].iter().scan(start, move |start, &end| {
             Some(&buf[std::mem::replace(start, end)..end])
         })
+    }
+
+    /// One round: ns per record of every decoder (indexed like [`DECODERS`]).
+    fn round(&self, round: usize) -> Result<Round, BoxError> {
+        let mut ns = [0.0; DECODERS.len()];
+        let chunks = self.ends.len().div_ceil(CHUNK);
+        for c in 0..chunks {
+            let (from, to) = (c * CHUNK, ((c + 1) * CHUNK).min(self.ends.len()));
+            for i in order(round * chunks + c) {
+                ns[i] += self.time(DECODERS[i], from, to)?;
+            }
+        }
+        let n = self.ends.len().max(1) as f64;
+        Ok(ns.map(|total| total / n))
     }
 
     /// Every decoder returns every encoded record.
@@ -289,10 +311,10 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// ns per record of decoding every value once with `d`.
-    fn time(&self, d: Decoder) -> Result<f64, BoxError> {
+    /// ns taken to decode values `from..to` once with `d`.
+    fn time(&self, d: Decoder, from: usize, to: usize) -> Result<f64, BoxError> {
         let started = Instant::now();
-        for framed in self.values() {
+        for framed in self.range(from, to) {
             match d {
                 Decoder::OursBorrowed | Decoder::FastBorrowed => {
                     black_box(self.decode_borrowed(d, black_box(framed))?);
@@ -302,7 +324,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        Ok(started.elapsed().as_nanos() as f64 / self.ends.len().max(1) as f64)
+        Ok(started.elapsed().as_nanos() as f64)
     }
 
     #[inline(always)]
