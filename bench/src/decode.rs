@@ -123,6 +123,13 @@ pub(crate) struct LectureProgressRef<'a> {
     occurred_at: i64,
 }
 
+/// The reader schema of [`LectureProgressRef`] (the same as [`LectureProgress`]'s), for the
+/// `AvroRef<LectureProgressRef<'static>>` handler (b3).
+impl consume_runtime::avro::AvroRefSchema for LectureProgressRef<'static> {
+    const SCHEMA: &'static str = lecture::SCHEMA;
+    type Of<'a> = LectureProgressRef<'a>;
+}
+
 impl PartialEq<LectureProgress> for LectureProgressRef<'_> {
     fn eq(&self, p: &LectureProgress) -> bool {
         self.event_id == p.event_id

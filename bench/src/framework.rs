@@ -69,13 +69,13 @@ pub(crate) async fn run(t: &Target, handler: &str, group: &str) -> Result<Measur
             read: last,
             timed: last - first,
             elapsed: end.duration_since(start),
-            bytes: 0,
+            start_unix: crate::cpu::unix_now() - start.elapsed().as_secs_f64(),
+            ..Measurement::ZERO
         },
         Sampled::Stalled { handled } => Measurement {
             read: handled,
             timed: 0,
-            elapsed: Duration::ZERO,
-            bytes: 0,
+            ..Measurement::ZERO
         },
         Sampled::Failed { handled, failed } => {
             return Err(format!(

@@ -2,7 +2,9 @@
 //! group `${BENCH_GROUP}`, the key-ordered ones `${BENCH_KO_TOPIC}`/`${BENCH_KO_GROUP}`; each
 //! run selects one of them with `Runtime::only`.
 
-use consume_runtime::{Avro, Key, Payload, State, consume};
+use consume_runtime::{Avro, AvroRef, HandlerError, Key, Payload, State, consume};
+
+use crate::decode::LectureProgressRef;
 
 use crate::key_ordered::{KeyOrderProbe, SIMULATED_IO};
 use crate::lecture::LectureProgress;
@@ -24,6 +26,17 @@ async fn bench_noop() {}
 #[consume(topic = "${BENCH_TOPIC}", group = "${BENCH_GROUP}")]
 async fn bench_avro(Avro(p): Avro<LectureProgress>) {
     std::hint::black_box(&p);
+}
+
+/// Variant (b3): [`bench_avro_ref`].
+pub(crate) const AVRO_REF: &str = "bench_avro_ref";
+
+/// Decodes every value with `AvroRef<T>` into a struct whose strings borrow from the record
+/// (same header, registry and cached decoder as `Avro<T>`, no allocation per string).
+#[consume(topic = "${BENCH_TOPIC}", group = "${BENCH_GROUP}")]
+async fn bench_avro_ref(p: AvroRef<LectureProgressRef<'static>>) -> Result<(), HandlerError> {
+    std::hint::black_box(&p.decode()?);
+    Ok(())
 }
 
 /// Key-ordered benchmark, sequential baseline: [`bench_ko_sequential`].

@@ -22,6 +22,16 @@ pub(crate) fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
 }
 
+/// The port of the first bootstrap server on this machine (loopback or localhost), whose
+/// process is the broker whose CPU is recorded; `None` for a remote broker.
+pub(crate) fn broker_port(bootstrap: &str) -> Option<u16> {
+    let first = bootstrap.split(',').next()?.trim();
+    let (host, port) = first.rsplit_once(':')?;
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1")
+        .then(|| port.parse().ok())
+        .flatten()
+}
+
 /// A client config for `bootstrap`.
 pub(crate) fn base_config(bootstrap: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -145,4 +155,17 @@ pub(crate) async fn delete_topic(bootstrap: &str, topic: &str) -> Result<(), Box
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_broker_port_is_the_first_local_servers() {
+        assert_eq!(broker_port("127.0.0.1:9092"), Some(9092));
+        assert_eq!(broker_port("localhost:19092,127.0.0.1:9092"), Some(19092));
+        assert_eq!(broker_port("kafka.example:9092"), None);
+        assert_eq!(broker_port("127.0.0.1"), None);
+    }
 }

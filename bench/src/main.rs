@@ -18,8 +18,10 @@
 
 mod args;
 mod avro_report;
+mod c_performance;
 mod charts;
 mod comparison;
+mod cpu;
 mod decode;
 mod framework;
 mod handlers;
@@ -29,6 +31,7 @@ mod lecture;
 mod machine;
 mod markdown_file;
 mod measure;
+mod other_stacks;
 mod peers;
 mod produce;
 mod raw;
@@ -46,6 +49,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use args::{Args, Parsed};
 use machine::Machine;
+use measure::Variant;
 use report::Report;
 use rounds::Target;
 
@@ -121,10 +125,36 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     } else {
         rounds::ALL_VARIANTS.to_vec()
     };
+    // Builds before the topic exists: a failed (or first, minutes-long) build leaves nothing
+    // behind.
     if variants.iter().any(|v| v.is_ruststream()) {
-        // Before the topic exists: a failed (or first, minutes-long) build leaves nothing behind.
         eprintln!("building the RustStream peer (bench/ruststream-peer; a no-op when up to date)…");
         tokio::task::spawn_blocking(peers::build_ruststream).await??;
+    }
+    for (stack, uses) in [
+        (
+            other_stacks::Stack::Franz,
+            [Variant::FranzNoop, Variant::FranzAvro],
+        ),
+        (
+            other_stacks::Stack::Spring,
+            [Variant::SpringNoop, Variant::SpringAvro],
+        ),
+    ] {
+        if variants.iter().any(|v| uses.contains(v)) {
+            eprintln!("building {stack:?}'s peer (a no-op when up to date)…");
+            tokio::task::spawn_blocking(move || other_stacks::build(stack)).await??;
+        }
+    }
+    let c_performance = if variants.contains(&Variant::CPerformance) {
+        eprintln!("building librdkafka's rdkafka_performance from the bundled sources…");
+        Some(tokio::task::spawn_blocking(c_performance::build).await??)
+    } else {
+        None
+    };
+    cpu::start(kafka::broker_port(&bootstrap).and_then(cpu::listener_pid));
+    if !cpu::broker_watched() {
+        eprintln!("warning: the broker's process was not found: its CPU is not recorded");
     }
     let machine = Machine::detect();
     eprintln!("machine: {}", machine.one_line());
@@ -146,6 +176,8 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         registry,
         registry_url: registry::url(),
         variants,
+        partitions: kafka::PARTITIONS,
+        c_performance,
     };
     let measured = async {
         if created {

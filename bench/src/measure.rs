@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::cpu::Spent;
+
 /// A variant that makes no progress for this long is stopped and reported incomplete.
 pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -10,10 +12,19 @@ pub(crate) const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) enum Variant {
     /// (a) a raw rdkafka `BaseConsumer` poll loop.
     Raw,
+    /// (a′) raw rdkafka on split partition queues (the framework's queues), one thread per
+    /// partition, folding every payload byte.
+    RawSplit,
+    /// (a″) (a′) plus the framework's Avro decoder (`Prepared::decode` into the owned struct).
+    RawDecode,
+    /// (a0) librdkafka's own C `rdkafka_performance` consumer (a child process).
+    CPerformance,
     /// (b1) a no-op `#[consume]` handler run by `consume_runtime::Runtime`.
     Framework,
     /// (b2) a `#[consume]` handler taking `Avro<LectureProgress>`.
     Avro,
+    /// (b3) a `#[consume]` handler taking `AvroRef<…>`, decoding into `&str` fields.
+    AvroBorrowed,
     /// (c1) kafkajs `eachMessage`, no-op (a Node child process).
     KafkajsNoop,
     /// (c2) kafkajs `eachMessage` + `@kafkajs/confluent-schema-registry` decode (the seed's
@@ -27,6 +38,14 @@ pub(crate) enum Variant {
     /// (e2) RustStream, a `#[subscriber]` handler decoding `LectureProgress` with its registry
     /// `AvroCodec` (the same child process with `--registry`).
     RustStreamAvro,
+    /// (f1) franz-go, no-op (the `bench/franz-peer` child process).
+    FranzNoop,
+    /// (f2) franz-go + hamba/avro decoding.
+    FranzAvro,
+    /// (s1) Spring for Apache Kafka, batch `@KafkaListener`, no-op (`bench/spring-peer`).
+    SpringNoop,
+    /// (s2) the same with Apache Avro decoding.
+    SpringAvro,
 }
 
 impl Variant {
@@ -34,13 +53,21 @@ impl Variant {
     pub(crate) fn letter(self) -> &'static str {
         match self {
             Variant::Raw => "a",
+            Variant::RawSplit => "a′",
+            Variant::RawDecode => "a″",
+            Variant::CPerformance => "a0",
             Variant::Framework => "b1",
             Variant::Avro => "b2",
+            Variant::AvroBorrowed => "b3",
             Variant::KafkajsNoop => "c1",
             Variant::KafkajsAvro => "c2",
             Variant::Java => "d",
             Variant::RustStreamNoop => "e",
             Variant::RustStreamAvro => "e2",
+            Variant::FranzNoop => "f1",
+            Variant::FranzAvro => "f2",
+            Variant::SpringNoop => "s1",
+            Variant::SpringAvro => "s2",
         }
     }
 
@@ -48,13 +75,21 @@ impl Variant {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Variant::Raw => "raw rdkafka BaseConsumer",
+            Variant::RawSplit => "raw rdkafka, split queues",
+            Variant::RawDecode => "raw split queues + our decoder",
+            Variant::CPerformance => "C rdkafka_performance",
             Variant::Framework => "#[consume] handler",
             Variant::Avro => "#[consume] Avro<T> handler",
+            Variant::AvroBorrowed => "#[consume] AvroRef<T> handler",
             Variant::KafkajsNoop => "kafkajs eachMessage",
             Variant::KafkajsAvro => "kafkajs eachMessage + decode",
             Variant::Java => "Java kafka-consumer-perf-test",
             Variant::RustStreamNoop => "RustStream #[subscriber]",
             Variant::RustStreamAvro => "RustStream #[subscriber] + Avro",
+            Variant::FranzNoop => "franz-go PollFetches",
+            Variant::FranzAvro => "franz-go + hamba/avro",
+            Variant::SpringNoop => "Spring Kafka batch listener",
+            Variant::SpringAvro => "Spring Kafka batch + Avro",
         }
     }
 
@@ -62,13 +97,21 @@ impl Variant {
     pub(crate) fn tag(self) -> &'static str {
         match self {
             Variant::Raw => "raw",
+            Variant::RawSplit => "raw-split",
+            Variant::RawDecode => "raw-decode",
+            Variant::CPerformance => "c-performance",
             Variant::Framework => "framework",
             Variant::Avro => "avro",
+            Variant::AvroBorrowed => "avro-ref",
             Variant::KafkajsNoop => "kafkajs",
             Variant::KafkajsAvro => "kafkajs-avro",
             Variant::Java => "java",
             Variant::RustStreamNoop => "ruststream",
             Variant::RustStreamAvro => "ruststream-avro",
+            Variant::FranzNoop => "franz",
+            Variant::FranzAvro => "franz-avro",
+            Variant::SpringNoop => "spring",
+            Variant::SpringAvro => "spring-avro",
         }
     }
 
@@ -77,11 +120,16 @@ impl Variant {
     pub(crate) fn is_peer(self) -> bool {
         matches!(
             self,
-            Variant::KafkajsNoop
+            Variant::CPerformance
+                | Variant::KafkajsNoop
                 | Variant::KafkajsAvro
                 | Variant::Java
                 | Variant::RustStreamNoop
                 | Variant::RustStreamAvro
+                | Variant::FranzNoop
+                | Variant::FranzAvro
+                | Variant::SpringNoop
+                | Variant::SpringAvro
         )
     }
 
@@ -102,6 +150,10 @@ pub(crate) struct Measurement {
     pub(crate) elapsed: Duration,
     /// Payload bytes seen (raw variant; 0 where not tracked).
     pub(crate) bytes: u64,
+    /// Unix time (s) when the clock started (0 where unknown).
+    pub(crate) start_unix: f64,
+    /// CPU spent over the timed interval (filled in by the schedule).
+    pub(crate) cpu: Spent,
 }
 
 impl Measurement {
@@ -111,6 +163,11 @@ impl Measurement {
         timed: 0,
         elapsed: Duration::ZERO,
         bytes: 0,
+        start_unix: 0.0,
+        cpu: Spent {
+            process: None,
+            broker: None,
+        },
     };
 
     /// Records per second over the timed interval.
@@ -121,6 +178,14 @@ impl Measurement {
         } else {
             0.0
         }
+    }
+
+    /// Records per CPU second of the variant's own process (`None` if not measured).
+    pub(crate) fn per_cpu_second(&self) -> Option<f64> {
+        self.cpu
+            .process
+            .filter(|c| *c > 0.0)
+            .map(|c| self.timed as f64 / c)
     }
 
     /// Whether every expected record was read.
@@ -139,8 +204,13 @@ mod tests {
             read: 1001,
             timed: 1000,
             elapsed: Duration::from_millis(500),
-            bytes: 0,
+            cpu: Spent {
+                process: Some(0.25),
+                broker: None,
+            },
+            ..Measurement::ZERO
         };
+        assert_eq!(m.per_cpu_second(), Some(4000.0));
         assert!((m.rate() - 2000.0).abs() < 1e-9);
         assert!(m.complete(1001));
         assert!(!m.complete(1002));

@@ -21,10 +21,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::BoxError;
+use crate::cpu::{self, Runs};
 use crate::measure::Measurement;
 
 /// The repository root (the bench crate's parent).
-fn repo_dir() -> PathBuf {
+pub(crate) fn repo_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
@@ -134,9 +135,9 @@ pub(crate) struct RustStreamRun<'a> {
     pub(crate) tuning: &'a [(&'a str, &'a str)],
 }
 
-/// What the RustStream peer reported.
+/// What a peer printing the common JSON line (RustStream, franz-go, Spring) reported.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct RustStreamReport {
+pub(crate) struct PeerReport {
     /// The measurement (clock from its first record to the last).
     pub(crate) measurement: Measurement,
     /// Sum of payload lengths (no-op) or of decoded `watched_seconds` (decode).
@@ -147,7 +148,7 @@ pub(crate) struct RustStreamReport {
 
 /// Runs the RustStream peer to completion (blocking: call it from a blocking thread). It must
 /// have been built ([`build_ruststream`]).
-pub(crate) fn run_ruststream(r: &RustStreamRun<'_>) -> Result<RustStreamReport, BoxError> {
+pub(crate) fn run_ruststream(r: &RustStreamRun<'_>) -> Result<PeerReport, BoxError> {
     let binary = ruststream_binary();
     if !binary.is_file() {
         return Err(format!(
@@ -169,25 +170,59 @@ pub(crate) fn run_ruststream(r: &RustStreamRun<'_>) -> Result<RustStreamReport, 
     if let Some(url) = r.registry {
         cmd.args(["--registry", url]);
     }
-    let stdout = run_peer(
+    run_json_peer(
         &mut cmd,
         &format!("the RustStream peer ({})", binary.display()),
-    )?;
-    parse_ruststream(&stdout)
+    )
 }
 
-/// Runs a peer child process to its end (stdin closed, stderr passed through) and returns its
-/// stdout; `who` names it in errors.
-fn run_peer(cmd: &mut Command, who: &str) -> Result<String, BoxError> {
-    let out = cmd
+/// A peer child process that ran to its end.
+pub(crate) struct Ran {
+    /// Its stdout.
+    pub(crate) stdout: String,
+    /// Its pid (while it ran, its CPU was sampled: `cpu.rs`).
+    pub(crate) pid: u32,
+    /// Unix times of its start and its exit.
+    pub(crate) lifetime: (f64, f64),
+}
+
+impl Ran {
+    /// Fills in `m.cpu`: the child's CPU and the broker's over `m`'s timed interval when
+    /// the peer reported when it started (`m.start_unix`), else over the child's whole life.
+    pub(crate) fn account(&self, m: &mut Measurement) {
+        let (from, to) = if m.start_unix > 0.0 {
+            (m.start_unix, m.start_unix + m.elapsed.as_secs_f64())
+        } else {
+            self.lifetime
+        };
+        m.cpu = cpu::spent(Runs::Child(self.pid), from, to);
+    }
+}
+
+/// Runs a peer child process to its end (stdin closed, stderr passed through, its CPU
+/// sampled while it runs) and returns its stdout; `who` names it in errors.
+pub(crate) fn run_peer(cmd: &mut Command, who: &str) -> Result<Ran, BoxError> {
+    let started = cpu::unix_now();
+    let child = cmd
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .map_err(|e| format!("starting {who}: {e}"))?;
+    let pid = child.id();
+    cpu::watch_child(pid);
+    let out = child.wait_with_output();
+    cpu::child_ended();
+    let out = out.map_err(|e| format!("waiting for {who}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
         return Err(format!("{who} exited with {} (its stderr is above)", out.status).into());
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    Ok(Ran {
+        stdout,
+        pid,
+        lifetime: (started, cpu::unix_now()),
+    })
 }
 
 /// A peer's report: the last non-empty line of its stdout, as JSON.
@@ -218,6 +253,16 @@ impl<'a> PeerLine<'a> {
             .ok_or_else(|| format!("{}'s `{}` has no number `{k}`", self.who, self.line).into())
     }
 
+    /// When the peer's clock started (Unix seconds, from its `first_unix_ms`), 0 if it did
+    /// not say.
+    fn first_unix(&self) -> f64 {
+        self.value
+            .get("first_unix_ms")
+            .and_then(serde_json::Value::as_f64)
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .map_or(0.0, |ms| ms / 1000.0)
+    }
+
     /// A count (an integer ≥ 0).
     fn count(&self, k: &str) -> Result<u64, BoxError> {
         self.value
@@ -227,15 +272,25 @@ impl<'a> PeerLine<'a> {
     }
 }
 
-/// Parses the RustStream peer's JSON line (the last non-empty line of stdout).
-pub(crate) fn parse_ruststream(stdout: &str) -> Result<RustStreamReport, BoxError> {
-    let r = PeerLine::parse("the RustStream peer", stdout)?;
-    Ok(RustStreamReport {
+/// Runs a peer that prints the common JSON line (`count`, `timed`, `elapsed_s`, `checksum`,
+/// `join_s`, `first_unix_ms`) and accounts its CPU. Blocking.
+pub(crate) fn run_json_peer(cmd: &mut Command, who: &str) -> Result<PeerReport, BoxError> {
+    let ran = run_peer(cmd, who)?;
+    let mut r = parse_peer(who, &ran.stdout)?;
+    ran.account(&mut r.measurement);
+    Ok(r)
+}
+
+/// Parses the common JSON line (the last non-empty line of stdout) of peer `who`.
+pub(crate) fn parse_peer(who: &str, stdout: &str) -> Result<PeerReport, BoxError> {
+    let r = PeerLine::parse(who, stdout)?;
+    Ok(PeerReport {
         measurement: Measurement {
             read: r.count("count")?,
             timed: r.count("timed")?,
             elapsed: Duration::from_secs_f64(r.num("elapsed_s")?),
-            bytes: 0,
+            start_unix: r.first_unix(),
+            ..Measurement::ZERO
         },
         checksum: r.count("checksum")?,
         join: Duration::from_secs_f64(r.num("join_s")?),
@@ -332,11 +387,13 @@ pub(crate) fn run_node(r: &NodeRun<'_>) -> Result<NodeReport, BoxError> {
     if let Some(url) = r.registry {
         cmd.args(["--registry", url]);
     }
-    let stdout = run_peer(
+    let ran = run_peer(
         &mut cmd,
         &format!("the kafkajs benchmark (`{node} {}`)", script.display()),
     )?;
-    parse_node(&stdout)
+    let mut r = parse_node(&ran.stdout)?;
+    ran.account(&mut r.measurement);
+    Ok(r)
 }
 
 /// Parses the script's JSON line (the last non-empty line of stdout).
@@ -347,7 +404,8 @@ pub(crate) fn parse_node(stdout: &str) -> Result<NodeReport, BoxError> {
             read: r.num("count")? as u64,
             timed: r.num("timed")? as u64,
             elapsed: Duration::from_secs_f64(r.num("elapsed_ms")? / 1000.0),
-            bytes: 0,
+            start_unix: r.first_unix(),
+            ..Measurement::ZERO
         },
         checksum: r.num("checksum")? as u64,
         violations: r.num("violations")? as u64,
@@ -406,13 +464,15 @@ pub(crate) fn run_java(
         || PathBuf::from("java"),
         |h| PathBuf::from(h).join("bin/java"),
     );
-    let out = Command::new(&java)
-        .args(JVM_OPTS)
+    let mut cmd = Command::new(&java);
+    cmd.args(JVM_OPTS)
         .arg(format!(
             "-Dlog4j2.configurationFile={}",
             infra.join("kafka/log4j2.properties").display()
         ))
         .arg("-Dkafka.root.level=WARN")
+        // Its summary's times are local: UTC, so that they map onto the CPU samples.
+        .arg("-Duser.timezone=UTC")
         .arg("-cp")
         .arg(libs.join("*"))
         .arg("org.apache.kafka.tools.ConsumerPerformance")
@@ -424,20 +484,11 @@ pub(crate) fn run_java(
             "--group",
             group,
         ])
-        .args(["--num-records", &count.to_string(), "--timeout", "60000"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("starting {}: {e}", java.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "kafka-consumer-perf-test exited with {}; its output:\n{stdout}",
-            out.status
-        )
-        .into());
-    }
-    parse_java(&stdout)
+        .args(["--num-records", &count.to_string(), "--timeout", "60000"]);
+    let ran = run_peer(&mut cmd, "kafka-consumer-perf-test")?;
+    let mut r = parse_java(&ran.stdout)?;
+    ran.account(&mut r.measurement);
+    Ok(r)
 }
 
 /// Parses the tool's summary line: `start.time, end.time, data.consumed.in.MB, MB.sec,
@@ -473,16 +524,40 @@ pub(crate) fn parse_java(stdout: &str) -> Result<JavaReport, BoxError> {
             .map_err(|e| format!("kafka-consumer-perf-test field {i} `{}`: {e}", fields[i]))
     };
     let read = int(4)?;
+    let elapsed = Duration::from_millis(int(7)?);
+    // The fetch interval ends at `end.time` (UTC: the JVM runs with -Duser.timezone=UTC).
+    let start_unix = utc_seconds(fields[1]).map_or(0.0, |end| end - elapsed.as_secs_f64());
     Ok(JavaReport {
         measurement: Measurement {
             read,
             timed: read,
-            elapsed: Duration::from_millis(int(7)?),
-            bytes: 0,
+            elapsed,
+            start_unix,
+            ..Measurement::ZERO
         },
         rebalance_ms: int(6)?,
         with_join_rate: float(5)?,
     })
+}
+
+/// `yyyy-MM-dd HH:mm:ss:SSS` (UTC) as Unix seconds.
+fn utc_seconds(t: &str) -> Option<f64> {
+    let n: Vec<i64> = t
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let [y, mo, d, h, mi, sec, ms] = n[..] else {
+        return None;
+    };
+    // Days from 1970-01-01 to y-mo-d in the proleptic Gregorian calendar.
+    let (y, mo) = if mo <= 2 { (y - 1, mo + 12) } else { (y, mo) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (mo - 3) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + h * 3600 + mi * 60 + sec) as f64 + ms as f64 / 1000.0)
 }
 
 /// The peers' versions, one line: Node, kafkajs, the schema-registry client, the JVM, Kafka's
@@ -560,7 +635,7 @@ mod tests {
 
     #[test]
     fn ruststream_report() {
-        let r = parse_ruststream(
+        let r = parse_peer("the RustStream peer", 
             "{\"checksum\":2000000,\"count\":20000,\"elapsed_s\":0.5,\"join_s\":0.25,\"timed\":19999}\n",
         )
         .unwrap();
@@ -568,10 +643,11 @@ mod tests {
         assert!((r.measurement.rate() - 39_998.0).abs() < 1e-6);
         assert_eq!(r.checksum, 2_000_000);
         assert_eq!(r.join, Duration::from_millis(250));
-        assert!(parse_ruststream("").is_err());
-        assert!(parse_ruststream("{\"count\":1}").is_err());
+        assert!(parse_peer("the RustStream peer", "").is_err());
+        assert!(parse_peer("the RustStream peer", "{\"count\":1}").is_err());
         assert!(
-            parse_ruststream(
+            parse_peer(
+                "the RustStream peer",
                 "{\"checksum\":1,\"count\":1,\"elapsed_s\":-1,\"join_s\":0,\"timed\":0}"
             )
             .is_err()
@@ -615,6 +691,10 @@ mod tests {
         assert_eq!(r.measurement.elapsed, Duration::from_millis(997));
         assert!((r.measurement.rate() - 2_006_018.05).abs() < 1.0);
         assert_eq!(r.rebalance_ms, 316);
+        // 2026-11-24 21:40:30.309 UTC is 1795556430.309; minus the 997 ms of fetching.
+        assert!((r.measurement.start_unix - (1_795_556_430.309 - 0.997)).abs() < 1e-6);
+        assert_eq!(utc_seconds("1970-01-01 00:00:01:500"), Some(1.5));
+        assert_eq!(utc_seconds("2000-03-01 00:00:00:000"), Some(951_868_800.0));
         assert!((r.with_join_rate - 1_523_229.246).abs() < 1e-3);
         assert!(parse_java("WARNING: Exiting before consuming the expected number of messages: timeout (10 ms) exceeded.\n").is_err());
         assert!(parse_java("nothing\n").is_err());

@@ -53,17 +53,8 @@ pub(crate) fn order(o: &[Variant]) -> String {
 }
 
 /// The column header of variant `v`.
-fn column(v: Variant) -> &'static str {
-    match v {
-        Variant::Raw => "(a) raw rdkafka, msgs/s",
-        Variant::Framework => "(b1) `#[consume]` no-op, msgs/s",
-        Variant::Avro => "(b2) `#[consume]` `Avro<T>`, msgs/s",
-        Variant::KafkajsNoop => "(c1) kafkajs no-op, msgs/s",
-        Variant::KafkajsAvro => "(c2) kafkajs + decode, msgs/s",
-        Variant::Java => "(d) Java perf-test, msgs/s",
-        Variant::RustStreamNoop => "(e) RustStream no-op, msgs/s",
-        Variant::RustStreamAvro => "(e2) RustStream + Avro, msgs/s",
-    }
+fn column(v: Variant) -> String {
+    format!("({}) {}, msgs/s", v.letter(), v.name())
 }
 
 /// The per-round table of (a) and `v`, with a median row.
@@ -212,7 +203,7 @@ mod tests {
             read: n,
             timed: n,
             elapsed: Duration::from_secs(1),
-            bytes: 0,
+            ..Measurement::ZERO
         };
         let round = |number, order: Vec<Variant>, a, b, c| Round {
             number,

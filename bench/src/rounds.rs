@@ -5,26 +5,48 @@ use std::time::Duration;
 
 use consume_runtime::SchemaRegistry;
 
+use crate::cpu::{self, Runs};
 use crate::measure::{Measurement, STALL_TIMEOUT, Variant};
+use crate::other_stacks::{self, Stack, StackRun};
 use crate::peers::{self, NodeRun, RustStreamRun};
 use crate::report::thousands;
-use crate::stats::Round;
-use crate::{BoxError, framework, handlers, lecture, raw};
+use crate::stats::{Round, balanced_order};
+use crate::{BoxError, c_performance, framework, handlers, lecture, raw};
 
 /// Every variant, in table order.
-pub(crate) const ALL_VARIANTS: [Variant; 8] = [
+pub(crate) const ALL_VARIANTS: [Variant; 16] = [
     Variant::Raw,
+    Variant::RawSplit,
+    Variant::RawDecode,
+    Variant::CPerformance,
     Variant::Framework,
     Variant::Avro,
+    Variant::AvroBorrowed,
     Variant::KafkajsNoop,
     Variant::KafkajsAvro,
     Variant::Java,
     Variant::RustStreamNoop,
     Variant::RustStreamAvro,
+    Variant::FranzNoop,
+    Variant::FranzAvro,
+    Variant::SpringNoop,
+    Variant::SpringAvro,
 ];
 
-/// The in-process variants only (`--no-peers`).
-pub(crate) const RUST_VARIANTS: [Variant; 3] = [Variant::Raw, Variant::Framework, Variant::Avro];
+/// Our variants and the baselines only (`--no-peers`).
+pub(crate) const RUST_VARIANTS: [Variant; 7] = [
+    Variant::Raw,
+    Variant::RawSplit,
+    Variant::RawDecode,
+    Variant::CPerformance,
+    Variant::Framework,
+    Variant::Avro,
+    Variant::AvroBorrowed,
+];
+
+/// The rounds the slow variants (kafkajs: 5–15 s each) run in, at most; the fast ones run in
+/// every round.
+pub(crate) const SLOW_ROUNDS: usize = 3;
 
 /// What every run reads.
 pub(crate) struct Target {
@@ -44,29 +66,41 @@ pub(crate) struct Target {
     pub(crate) registry_url: String,
     /// The variants to run, in table order.
     pub(crate) variants: Vec<Variant>,
+    /// Partitions of the topic (the split-queue baselines split each).
+    pub(crate) partitions: i32,
+    /// The built `rdkafka_performance` (if (a0) runs).
+    pub(crate) c_performance: Option<std::path::PathBuf>,
+}
+
+/// Whether `v` takes many seconds per run (kafkajs).
+fn is_slow(v: Variant) -> bool {
+    matches!(v, Variant::KafkajsNoop | Variant::KafkajsAvro)
 }
 
 /// The order of round `number` (1-based). The variants that read the topic in a second or
-/// two (a, b1, b2, d, e, e2) run back to back, rotated by `number - 1` among themselves, so
-/// the two sides of b1/a, b2/a, a/d and b1/e are measured seconds apart, not across the
-/// kafkajs runs (which take 5–15 s each, and the machine's load changes meanwhile); the
-/// kafkajs variants (c1, c2) run as a block before them in odd rounds and after them in even
-/// rounds, rotated among themselves too.
+/// two run back to back in a balanced order ([`balanced_order`]: over the rounds each runs
+/// in every position and right after every other one equally often), so the two sides of
+/// every ratio are measured seconds apart and neither always runs first or after the same
+/// neighbour. The slow ones (kafkajs) run only in the first [`SLOW_ROUNDS`] rounds, as a
+/// block before the fast ones in odd rounds and after them in even ones.
 pub(crate) fn order(number: usize, variants: &[Variant]) -> Vec<Variant> {
-    let rotated = |mut g: Vec<Variant>| {
-        if !g.is_empty() {
-            let by = number.saturating_sub(1) % g.len();
-            g.rotate_left(by);
-        }
-        g
-    };
-    let slow = |v: &Variant| matches!(v, Variant::KafkajsNoop | Variant::KafkajsAvro);
-    let fast = rotated(variants.iter().copied().filter(|v| !slow(v)).collect());
-    let kafkajs = rotated(variants.iter().copied().filter(slow).collect());
-    if number % 2 == 1 {
-        [kafkajs, fast].concat()
+    let fast: Vec<Variant> = variants.iter().copied().filter(|v| !is_slow(*v)).collect();
+    let fast: Vec<Variant> = balanced_order(number, fast.len())
+        .into_iter()
+        .map(|i| fast[i])
+        .collect();
+    let mut slow: Vec<Variant> = if number <= SLOW_ROUNDS {
+        variants.iter().copied().filter(|v| is_slow(*v)).collect()
     } else {
-        [fast, kafkajs].concat()
+        Vec::new()
+    };
+    if number.is_multiple_of(2) {
+        slow.reverse();
+    }
+    if !number.is_multiple_of(2) {
+        [slow, fast].concat()
+    } else {
+        [fast, slow].concat()
     }
 }
 
@@ -80,11 +114,16 @@ pub(crate) async fn run_all(
 ) -> Result<Vec<Round>, BoxError> {
     // Σ watched_seconds over the topic: what (c2) and (e2) must report after decoding every
     // record.
-    let watched_sum: u64 = if target
-        .variants
-        .iter()
-        .any(|v| matches!(v, Variant::KafkajsAvro | Variant::RustStreamAvro))
-    {
+    let watched_sum: u64 = if target.variants.iter().any(|v| {
+        matches!(
+            v,
+            Variant::KafkajsAvro
+                | Variant::RustStreamAvro
+                | Variant::RawDecode
+                | Variant::FranzAvro
+                | Variant::SpringAvro
+        )
+    }) {
         (0..target.expected)
             .map(|seq| u64::try_from(lecture::record(seq).watched_seconds).unwrap_or(0))
             .sum()
@@ -123,7 +162,8 @@ async fn run_variant(
 ) -> Result<Measurement, BoxError> {
     let group = format!("{}-{}-{label}", t.group_prefix, v.tag());
     let mut extra = String::new();
-    let m = match v {
+    let in_process = !v.is_peer();
+    let mut m = match v {
         Variant::Raw => {
             let (bootstrap, topic, expected) = (t.bootstrap.clone(), t.topic.clone(), t.expected);
             let g = group.clone();
@@ -131,8 +171,69 @@ async fn run_variant(
             tokio::task::spawn_blocking(move || raw::run(&bootstrap, &topic, &g, expected, tuning))
                 .await??
         }
+        Variant::RawSplit | Variant::RawDecode => {
+            let (bootstrap, topic, expected) = (t.bootstrap.clone(), t.topic.clone(), t.expected);
+            let (g, tuning, partitions) = (group.clone(), t.tuning, t.partitions);
+            let work = if v == Variant::RawDecode {
+                raw::Work::Decode
+            } else {
+                raw::Work::TouchBytes
+            };
+            let m = tokio::task::spawn_blocking(move || {
+                raw::run_split(&bootstrap, &topic, &g, expected, partitions, tuning, work)
+            })
+            .await??;
+            if v == Variant::RawDecode {
+                check_checksum(v, label, true, m.bytes, t.expected, watched_sum)?;
+            }
+            m
+        }
+        Variant::CPerformance => {
+            let binary = t
+                .c_performance
+                .clone()
+                .ok_or("rdkafka_performance was not built")?;
+            let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
+            let (count, tuning) = (t.expected, t.tuning);
+            let r = tokio::task::spawn_blocking(move || {
+                c_performance::run(&binary, &bootstrap, &topic, &g, count, tuning)
+            })
+            .await??;
+            let mut m = r.measurement;
+            // Its own clock has no wall-clock anchor: its CPU is its whole life's.
+            m.cpu = cpu::spent(Runs::Child(r.pid), r.lifetime.0, r.lifetime.1);
+            extra = "  (CPU over its whole life)".to_owned();
+            m
+        }
         Variant::Framework => framework::run(t, handlers::NOOP, &group).await?,
         Variant::Avro => framework::run(t, handlers::AVRO, &group).await?,
+        Variant::AvroBorrowed => framework::run(t, handlers::AVRO_REF, &group).await?,
+        Variant::FranzNoop | Variant::FranzAvro | Variant::SpringNoop | Variant::SpringAvro => {
+            let decode = matches!(v, Variant::FranzAvro | Variant::SpringAvro);
+            let stack = if matches!(v, Variant::FranzNoop | Variant::FranzAvro) {
+                Stack::Franz
+            } else {
+                Stack::Spring
+            };
+            let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
+            let (url, count) = (t.registry_url.clone(), t.expected);
+            let r = tokio::task::spawn_blocking(move || {
+                other_stacks::run(
+                    stack,
+                    &StackRun {
+                        bootstrap: &bootstrap,
+                        topic: &topic,
+                        group: &g,
+                        count,
+                        registry: decode.then_some(url.as_str()),
+                    },
+                )
+            })
+            .await??;
+            check_checksum(v, label, decode, r.checksum, count, watched_sum)?;
+            extra = format!("  (join {} ms excluded)", r.join.as_millis());
+            r.measurement
+        }
         Variant::RustStreamNoop | Variant::RustStreamAvro => {
             let decode = v == Variant::RustStreamAvro;
             let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
@@ -185,13 +286,20 @@ async fn run_variant(
             r.measurement
         }
     };
+    if in_process {
+        let from = m.start_unix;
+        m.cpu = cpu::spent(Runs::InProcess, from, from + m.elapsed.as_secs_f64());
+    }
+    let cpu = |c: Option<f64>| c.map_or_else(|| "?".to_owned(), |c| format!("{c:.2}"));
     eprintln!(
-        "  {label:>6} ({:<2}) {:<31} {:>9} records in {:>8.3} s  {:>11} msgs/s{extra}",
+        "  {label:>6} ({:<2}) {:<31} {:>9} records in {:>7.3} s {:>11} msgs/s, CPU {} s, broker {} s{extra}",
         v.letter(),
         v.name(),
         m.read,
         m.elapsed.as_secs_f64(),
         thousands(m.rate()),
+        cpu(m.cpu.process),
+        cpu(m.cpu.broker),
     );
     if !m.complete(t.expected) {
         return Err(format!(
@@ -244,19 +352,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn orders_rotate() {
-        use Variant::{Avro as C, Framework as B, Raw as A};
-        let v = [A, B, C];
-        assert_eq!(order(1, &v), [A, B, C]);
-        assert_eq!(order(2, &v), [B, C, A]);
-        assert_eq!(order(3, &v), [C, A, B]);
-        assert_eq!(order(4, &v), [A, B, C]);
+    fn orders_balance_the_fast_variants_and_run_kafkajs_in_the_first_rounds() {
+        use Variant::{KafkajsAvro as C2, KafkajsNoop as C1};
+        let v = ALL_VARIANTS;
+        let fast: Vec<Variant> = v.iter().copied().filter(|x| !is_slow(*x)).collect();
+        // 14 fast variants: every one in every position once over 14 rounds.
+        let mut first = std::collections::HashSet::new();
+        for n in 1..=fast.len() {
+            let o = order(n, &v);
+            let f: Vec<Variant> = o.iter().copied().filter(|x| !is_slow(*x)).collect();
+            let mut sorted = f.clone();
+            sorted.sort();
+            assert_eq!(sorted, fast, "round {n} runs every fast variant once");
+            first.insert(f[0]);
+            if n <= SLOW_ROUNDS {
+                assert_eq!(o.len(), v.len());
+                if n % 2 == 1 {
+                    assert_eq!(&o[..2], [C1, C2], "round {n}");
+                } else {
+                    assert_eq!(&o[o.len() - 2..], [C2, C1], "round {n}");
+                }
+            } else {
+                assert!(!o.contains(&C1) && !o.contains(&C2), "round {n}");
+            }
+        }
+        assert_eq!(first.len(), fast.len(), "each fast variant opens one round");
         assert!(order(1, &[]).is_empty());
-        use Variant::{Java as D, KafkajsAvro as C2, KafkajsNoop as C1};
-        use Variant::{RustStreamAvro as E2, RustStreamNoop as E};
-        assert_eq!(order(1, &ALL_VARIANTS), [C1, C2, A, B, C, D, E, E2]);
-        assert_eq!(order(2, &ALL_VARIANTS), [B, C, D, E, E2, A, C2, C1]);
-        assert_eq!(order(3, &ALL_VARIANTS), [C1, C2, C, D, E, E2, A, B]);
-        assert_eq!(order(7, &ALL_VARIANTS), [C1, C2, A, B, C, D, E, E2]);
+        assert_eq!(
+            order(2, &RUST_VARIANTS).len(),
+            RUST_VARIANTS.len(),
+            "no kafkajs: only the fast ones"
+        );
     }
 }

@@ -255,6 +255,14 @@ async fn drive(app: impl App, s: &Settings) -> Result<(), String> {
     outcome
 }
 
+/// `first` as Unix milliseconds.
+fn first_unix_ms(first: Instant) -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (now.saturating_sub(first.elapsed())).as_secs_f64() * 1000.0
+}
+
 /// The JSON line: count, timed records, seconds from the first record to the last, seconds from
 /// the start to the first record, checksum.
 fn report_line(started: Instant) -> String {
@@ -267,6 +275,8 @@ fn report_line(started: Instant) -> String {
         "elapsed_s": last.duration_since(first).as_secs_f64(),
         "join_s": first.duration_since(started).as_secs_f64(),
         "checksum": TALLY.checksum.load(Ordering::Relaxed),
+        // When the clock started, for the harness's CPU accounting.
+        "first_unix_ms": first_unix_ms(first),
     })
     .to_string()
 }

@@ -9,7 +9,7 @@
 //          [--sleep-ms <ms>]         await a timer of <ms> per message (simulated I/O, key-ordered benchmark)
 //          [--timeout-ms 120000]     give up when <n> records did not arrive in time (exit 1)
 // stdout: exactly one JSON line at the end:
-//   {"count":n,"timed":n-1,"elapsed_ms":..,"join_ms":..,"checksum":..,"violations":..}
+//   {"count":n,"timed":n-1,"elapsed_ms":..,"join_ms":..,"checksum":..,"violations":..,"first_unix_ms":..}
 // The clock starts at the first record handled (group join and the first fetch are excluded) and stops at the
 // <n>-th. `checksum` sums the payload lengths (no-op) or the decoded `watched_seconds` (decode), so the work cannot
 // be skipped. `violations` counts records whose value, read as a decimal sequence number, is not one more than the
@@ -43,6 +43,7 @@ async function main() {
   let checksum = 0
   let violations = 0
   let first = null
+  let firstUnixMs = 0
   let last = null
   const started = process.hrtime.bigint()
   let finish
@@ -63,7 +64,10 @@ async function main() {
       partitionsConsumedConcurrently: args.concurrency,
       eachMessage: async ({ message, partition }) => {
         if (handled >= args.count) return
-        if (first === null) first = process.hrtime.bigint()
+        if (first === null) {
+          first = process.hrtime.bigint()
+          firstUnixMs = Date.now()
+        }
         if (registry) {
           let decoded
           try {
@@ -104,6 +108,7 @@ async function main() {
       join_ms: ms(first - started),
       checksum,
       violations,
+      first_unix_ms: firstUnixMs,
     }) + '\n'
   )
   // Leaving the group is not timed; a slow disconnect must not hold the benchmark up.

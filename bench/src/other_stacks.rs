@@ -1,0 +1,125 @@
+//! Variants (f1), (f2), (s1), (s2): the clients a team would pick instead of ours, each a
+//! child process on the same topic with a fresh group, printing the common JSON line
+//! ([`peers::parse_peer`]; its clock starts at its first record):
+//!
+//! - (f1), (f2): franz-go (`bench/franz-peer`, a Go module; `PollFetches` over the whole
+//!   fetch, no-op or hamba/avro decoding), built by `bench/franz-peer/build.sh` into
+//!   `target/franz-peer/`.
+//! - (s1), (s2): Spring for Apache Kafka, a batch `@KafkaListener` (`bench/spring-peer`, a
+//!   Maven project; no-op or Apache Avro decoding after the Confluent header), built by
+//!   `bench/spring-peer/build.sh` into `target/spring-peer/`.
+//!
+//! Both builds are no-ops when up to date; the first fetches the Go modules or Maven
+//! artifacts from their registries.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::BoxError;
+use crate::peers::{self, PeerReport, repo_dir};
+
+/// Which other stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stack {
+    /// franz-go.
+    Franz,
+    /// Spring for Apache Kafka.
+    Spring,
+}
+
+impl Stack {
+    fn dir(self) -> &'static str {
+        match self {
+            Stack::Franz => "franz-peer",
+            Stack::Spring => "spring-peer",
+        }
+    }
+
+    fn who(self) -> &'static str {
+        match self {
+            Stack::Franz => "the franz-go peer",
+            Stack::Spring => "the Spring Kafka peer",
+        }
+    }
+}
+
+/// Builds the peer with its `build.sh` (blocking).
+pub(crate) fn build(stack: Stack) -> Result<(), BoxError> {
+    let script = repo_dir().join("bench").join(stack.dir()).join("build.sh");
+    let status = Command::new("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| format!("starting {}: {e}", script.display()))?;
+    if !status.success() {
+        return Err(format!(
+            "building {} ({}) failed with {status} (its output is above)",
+            stack.who(),
+            script.display()
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Where the build put it.
+fn built(stack: Stack) -> PathBuf {
+    repo_dir().join("target").join(stack.dir())
+}
+
+/// What a run reads.
+#[derive(Debug, Clone)]
+pub(crate) struct StackRun<'a> {
+    /// Kafka's bootstrap servers.
+    pub(crate) bootstrap: &'a str,
+    /// Topic to read from the beginning.
+    pub(crate) topic: &'a str,
+    /// Fresh group id.
+    pub(crate) group: &'a str,
+    /// Records to read.
+    pub(crate) count: u64,
+    /// Decode every value as Avro with this registry (`None`: no-op).
+    pub(crate) registry: Option<&'a str>,
+}
+
+/// Runs the peer of `stack` to completion (blocking). It must have been built ([`build`]).
+pub(crate) fn run(stack: Stack, r: &StackRun<'_>) -> Result<PeerReport, BoxError> {
+    let dir = built(stack);
+    let mut cmd = match stack {
+        Stack::Franz => Command::new(dir.join("franz-peer")),
+        Stack::Spring => {
+            let java = std::env::var_os("JAVA_HOME").map_or_else(
+                || PathBuf::from("java"),
+                |h| PathBuf::from(h).join("bin/java"),
+            );
+            let mut c = Command::new(java);
+            c.args(["-Xmx512M", "-XX:+UseG1GC"])
+                .arg("-cp")
+                .arg(format!(
+                    "{}:{}",
+                    dir.join("spring-peer.jar").display(),
+                    dir.join("lib/*").display()
+                ))
+                .arg("bench.SpringPeer");
+            c
+        }
+    };
+    // Generous, as for the other peers: the whole run at 20 000 msgs/s plus a minute.
+    let timeout_ms = 60_000 + r.count / 20;
+    cmd.args([
+        "--brokers",
+        r.bootstrap,
+        "--topic",
+        r.topic,
+        "--group",
+        r.group,
+    ])
+    .args(["--count", &r.count.to_string()])
+    .args(["--timeout-ms", &timeout_ms.to_string()]);
+    if let Some(url) = r.registry {
+        cmd.args(["--registry", url]);
+    }
+    peers::run_json_peer(&mut cmd, stack.who())
+}
