@@ -14,14 +14,15 @@ USAGE: cargo run --release -p consume-bench -- [FLAGS]
        bench/run        (the full run of issue 7: --all, writes BENCHMARKS.md and bench/charts/)
 
 FLAGS:
-  --all                    everything: the side-by-side rounds, the decode micro-benchmark and
-                           the key-ordered run; with --write-markdown it writes all four
-                           sections (side-by-side, framework-overhead, avro, key-ordered)
+  --all                    everything: the side-by-side rounds, the decode micro-benchmark,
+                           the scaling runs and the key-ordered run; with --write-markdown it
+                           writes every section
   --no-peers               only the in-process variants (a, b1, b2): no kafkajs (c1, c2), no
                            Java (d), no RustStream (e, e2), no kafkajs in the key-ordered run
   --charts <DIR>           write the PNG charts there (with --smoke --all: a temporary dir)
   --messages <N>           messages to produce and read per variant and round (default 2000000)
-  --rounds <R>             measured rounds after the warm-up round (default 5)
+  --rounds <R>             measured rounds after the warm-up round (default 11; kafkajs runs
+                           in the first 3 only)
   --topic <NAME>           topic to use (default: bench-<millis>, created and deleted by the run);
                            an existing topic is reused if it holds exactly N messages framed
                            with the schema id the registry has under <topic>-value
@@ -37,6 +38,9 @@ FLAGS:
   --key-ordered            instead: key-ordered concurrency (concurrency = 64) vs sequential,
                            one partition, 1000 keys, 2 ms simulated I/O per message; writes
                            the key-ordered section (--rounds applies, default 3)
+  --scaling                instead: the scaling runs (1/4/16 partitions, two processes in one
+                           group, memory and threads at 1/10/50 handlers against Java's
+                           client, peak RSS under a backlog); writes the scaling section
   --smoke                  tiny run (20000 messages, 1 round, no warm-up, 10000 records x 2)
                            that fails unless every variant reads every message (and, with
                            --all, draws the charts into a temporary dir); never writes
@@ -54,7 +58,7 @@ ENVIRONMENT:
   BENCH_COMMAND            the command shown in the markdown (bench/run sets it)";
 
 const DEFAULT_MESSAGES: u64 = 2_000_000;
-const DEFAULT_ROUNDS: usize = 5;
+const DEFAULT_ROUNDS: usize = 11;
 const SMOKE_MESSAGES: u64 = 20_000;
 const DEFAULT_DECODE_ITERATIONS: u64 = 100_000;
 const DEFAULT_DECODE_REPS: usize = 11;
@@ -86,6 +90,8 @@ pub(crate) struct Args {
     pub(crate) decode_only: bool,
     /// Run the key-ordered concurrency benchmark instead.
     pub(crate) key_ordered: bool,
+    /// Run the scaling runs instead.
+    pub(crate) scaling: bool,
     /// `--rounds` as given (`None`: the benchmark's default).
     pub(crate) rounds_given: Option<usize>,
     /// Run everything (side by side, decode, key-ordered).
@@ -116,6 +122,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     let mut smoke = false;
     let mut librdkafka_defaults = false;
     let mut key_ordered = false;
+    let mut scaling = false;
     let mut decode_only = false;
     let mut all = false;
     let mut no_peers = false;
@@ -136,6 +143,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
             "-h" | "--help" => return Ok(Parsed::Help),
             "--smoke" => smoke = true,
             "--key-ordered" => key_ordered = true,
+            "--scaling" => scaling = true,
             "--decode" => decode_only = true,
             "--all" => all = true,
             "--no-peers" => no_peers = true,
@@ -155,10 +163,13 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     if smoke && write_markdown.is_some() {
         return Err("--smoke never writes markdown: drop --write-markdown".to_owned());
     }
-    if all && key_ordered {
-        return Err("--all already includes --key-ordered".to_owned());
+    if all && (key_ordered || scaling) {
+        return Err("--all already includes --key-ordered and --scaling".to_owned());
     }
-    if decode_only && (all || key_ordered) {
+    if key_ordered && scaling {
+        return Err("run --key-ordered and --scaling one at a time (or --all)".to_owned());
+    }
+    if decode_only && (all || key_ordered || scaling) {
         return Err(
             "--decode runs only the decode micro-benchmark: drop --all/--key-ordered".to_owned(),
         );
@@ -172,6 +183,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
         rounds: rounds.unwrap_or(if smoke { 1 } else { DEFAULT_ROUNDS }),
         rounds_given: rounds,
         key_ordered,
+        scaling,
         decode_only,
         all,
         no_peers,
@@ -227,13 +239,16 @@ mod tests {
         let a = run(&[]).unwrap();
         assert_eq!(
             (a.messages, a.rounds, a.warmup, a.smoke),
-            (2_000_000, 5, true, false)
+            (2_000_000, 11, true, false)
         );
         assert!(a.topic.is_none() && a.write_markdown.is_none() && !a.librdkafka_defaults);
         assert!(!a.all && !a.no_peers && a.charts.is_none());
         assert_eq!((a.decode_iterations, a.decode_reps), (100_000, 11));
         assert!(!a.decode_only && run(&["--decode"]).unwrap().decode_only);
         assert!(run(&["--librdkafka-defaults"]).unwrap().librdkafka_defaults);
+        assert!(run(&["--scaling"]).unwrap().scaling);
+        assert!(run(&["--all", "--scaling"]).is_err());
+        assert!(run(&["--key-ordered", "--scaling"]).is_err());
     }
 
     #[test]

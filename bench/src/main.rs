@@ -31,6 +31,7 @@ mod lecture;
 mod machine;
 mod markdown_file;
 mod measure;
+mod member;
 mod other_stacks;
 mod peers;
 mod produce;
@@ -39,6 +40,8 @@ mod registry;
 mod report;
 mod rounds;
 mod sampler;
+mod scale_handlers;
+mod scaling;
 mod setup;
 mod stats;
 mod tuning;
@@ -62,6 +65,20 @@ const AVRO_SECTION_ID: &str = "avro";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::var_os(member::MEMBER_VAR).is_some() {
+        init_logs();
+        let result = match member::Settings::from_env() {
+            Ok(s) => member::run(s).await,
+            Err(e) => Err(e),
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("consume-bench member: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(Parsed::Run(a)) => a,
         Ok(Parsed::Help) => {
@@ -120,7 +137,9 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     let bootstrap = kafka::bootstrap();
     kafka::check_reachable(&bootstrap)?;
     let registry = registry::client()?;
-    let variants = if args.no_peers {
+    let variants = if args.scaling {
+        Vec::new()
+    } else if args.no_peers {
         rounds::RUST_VARIANTS.to_vec()
     } else {
         rounds::ALL_VARIANTS.to_vec()
@@ -160,6 +179,32 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     eprintln!("machine: {}", machine.one_line());
 
     let millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
+    if args.scaling {
+        let base = Target {
+            bootstrap: bootstrap.clone(),
+            topic: String::new(),
+            expected: args.messages,
+            group_prefix: format!("consume-bench-{millis}"),
+            tuning: tuning::selected(args.librdkafka_defaults),
+            registry,
+            registry_url: registry::url(),
+            variants: Vec::new(),
+            partitions: kafka::PARTITIONS,
+            c_performance: None,
+        };
+        let plan = scaling::Plan::new(args.smoke, args.messages, args.rounds_given, !args.no_peers);
+        let body = scaling::run(&base, plan, &command_line(), &machine).await?;
+        println!("{body}");
+        if let Some(path) = &args.write_markdown {
+            markdown_file::write_section(path, scaling::SECTION_ID, &body)?;
+            eprintln!(
+                "wrote section `{}` of {}",
+                scaling::SECTION_ID,
+                path.display()
+            );
+        }
+        return Ok(());
+    }
     let topic = args
         .topic
         .clone()
@@ -214,6 +259,14 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     let (n, reps) = (args.decode_iterations, args.decode_reps);
     let decode = tokio::task::spawn_blocking(move || decode::run(n, reps)).await??;
 
+    let scaling_body = if args.all {
+        eprintln!("scaling runs…");
+        let plan = scaling::Plan::new(args.smoke, args.messages, None, !args.no_peers);
+        Some(scaling::run(&target, plan, &command_line(), &machine).await?)
+    } else {
+        None
+    };
+
     let ko = if args.all {
         eprintln!("key-ordered run…");
         // Three rounds (one in a smoke run), whatever --rounds says for the throughput rounds.
@@ -264,6 +317,9 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         println!("{side_body}\n");
     }
     println!("{body}\n{avro_body}\n{decode_body}");
+    if let Some(b) = &scaling_body {
+        println!("\n{b}");
+    }
     if let Some(k) = &ko {
         println!("\n{}", k.body);
     }
@@ -274,6 +330,9 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         markdown_file::write_section(path, SECTION_ID, &body)?;
         markdown_file::write_section(path, AVRO_SECTION_ID, &avro_body)?;
         markdown_file::write_section(path, avro_report::DECODE_SECTION_ID, &decode_body)?;
+        if let Some(b) = &scaling_body {
+            markdown_file::write_section(path, scaling::SECTION_ID, b)?;
+        }
         if let Some(k) = &ko {
             markdown_file::write_section(path, key_ordered::SECTION_ID, &k.body)?;
         }

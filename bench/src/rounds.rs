@@ -49,6 +49,7 @@ pub(crate) const RUST_VARIANTS: [Variant; 7] = [
 pub(crate) const SLOW_ROUNDS: usize = 3;
 
 /// What every run reads.
+#[derive(Clone)]
 pub(crate) struct Target {
     /// Kafka's bootstrap servers.
     pub(crate) bootstrap: String,
