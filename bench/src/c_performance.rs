@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use crate::BoxError;
-use crate::cpu::{self, unix_now};
+use crate::cpu;
 use crate::measure::Measurement;
 
 /// The directory the example is built in.
@@ -160,8 +160,6 @@ pub(crate) struct CReport {
     pub(crate) measurement: Measurement,
     /// The child's pid (for its CPU).
     pub(crate) pid: u32,
-    /// Unix times of its start and exit.
-    pub(crate) lifetime: (f64, f64),
 }
 
 /// Runs the built `binary` on `topic` with `group` for `count` records. Blocking.
@@ -182,7 +180,6 @@ pub(crate) fn run(
     for (k, v) in tuning {
         cmd.arg("-X").arg(format!("{k}={v}"));
     }
-    let started = unix_now();
     let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -194,7 +191,6 @@ pub(crate) fn run(
     let out = child.wait_with_output();
     cpu::child_ended();
     let out = out?;
-    let ended = unix_now();
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(format!(
@@ -213,7 +209,6 @@ pub(crate) fn run(
             ..Measurement::ZERO
         },
         pid,
-        lifetime: (started, ended),
     })
 }
 

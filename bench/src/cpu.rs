@@ -132,6 +132,23 @@ impl Watch {
     }
 }
 
+impl Watch {
+    /// CPU over the whole life of child `pid` (which started at zero CPU: its last sample),
+    /// and the broker's between the child's first and last samples.
+    pub(crate) fn child_life(&self, pid: u32) -> Spent {
+        let samples = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        let of = |s: &&Sample| s.child.is_some_and(|(p, _)| p == pid);
+        let (first, last) = (samples.iter().find(of), samples.iter().rev().find(of));
+        let (Some(first), Some(last)) = (first, last) else {
+            return Spent::default();
+        };
+        Spent {
+            process: last.child.map(|(_, t)| t),
+            broker: over(&samples, first.at, last.at, |s| s.broker),
+        }
+    }
+}
+
 impl Drop for Watch {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -193,6 +210,13 @@ pub(crate) fn spent(runs: Runs, from: f64, to: f64) -> Spent {
     WATCH
         .get()
         .map_or_else(Spent::default, |w| w.spent(runs, from, to))
+}
+
+/// [`Watch::child_life`] of the benchmark's watch.
+pub(crate) fn child_life(pid: u32) -> Spent {
+    WATCH
+        .get()
+        .map_or_else(Spent::default, |w| w.child_life(pid))
 }
 
 /// The current Unix time in seconds.

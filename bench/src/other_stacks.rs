@@ -95,14 +95,9 @@ pub(crate) fn run(stack: Stack, r: &StackRun<'_>) -> Result<PeerReport, BoxError
                 |h| PathBuf::from(h).join("bin/java"),
             );
             let mut c = Command::new(java);
-            c.args(["-Xmx512M", "-XX:+UseG1GC"])
-                .arg("-cp")
-                .arg(format!(
-                    "{}:{}",
-                    dir.join("spring-peer.jar").display(),
-                    dir.join("lib/*").display()
-                ))
-                .arg("bench.SpringPeer");
+            // The jar's manifest names its dependencies, copied into lib/ beside it.
+            c.args(["-Xmx512M", "-XX:+UseG1GC", "-jar"])
+                .arg(dir.join("spring-peer.jar"));
             c
         }
     };

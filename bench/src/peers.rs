@@ -182,27 +182,24 @@ pub(crate) struct Ran {
     pub(crate) stdout: String,
     /// Its pid (while it ran, its CPU was sampled: `cpu.rs`).
     pub(crate) pid: u32,
-    /// Unix times of its start and its exit.
-    pub(crate) lifetime: (f64, f64),
 }
 
 impl Ran {
     /// Fills in `m.cpu`: the child's CPU and the broker's over `m`'s timed interval when
     /// the peer reported when it started (`m.start_unix`), else over the child's whole life.
     pub(crate) fn account(&self, m: &mut Measurement) {
-        let (from, to) = if m.start_unix > 0.0 {
-            (m.start_unix, m.start_unix + m.elapsed.as_secs_f64())
+        m.cpu = if m.start_unix > 0.0 {
+            let from = m.start_unix;
+            cpu::spent(Runs::Child(self.pid), from, from + m.elapsed.as_secs_f64())
         } else {
-            self.lifetime
+            cpu::child_life(self.pid)
         };
-        m.cpu = cpu::spent(Runs::Child(self.pid), from, to);
     }
 }
 
 /// Runs a peer child process to its end (stdin closed, stderr passed through, its CPU
 /// sampled while it runs) and returns its stdout; `who` names it in errors.
 pub(crate) fn run_peer(cmd: &mut Command, who: &str) -> Result<Ran, BoxError> {
-    let started = cpu::unix_now();
     let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -218,11 +215,7 @@ pub(crate) fn run_peer(cmd: &mut Command, who: &str) -> Result<Ran, BoxError> {
     if !out.status.success() {
         return Err(format!("{who} exited with {} (its stderr is above)", out.status).into());
     }
-    Ok(Ran {
-        stdout,
-        pid,
-        lifetime: (started, cpu::unix_now()),
-    })
+    Ok(Ran { stdout, pid })
 }
 
 /// A peer's report: the last non-empty line of its stdout, as JSON.

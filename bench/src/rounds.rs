@@ -202,7 +202,7 @@ async fn run_variant(
             .await??;
             let mut m = r.measurement;
             // Its own clock has no wall-clock anchor: its CPU is its whole life's.
-            m.cpu = cpu::spent(Runs::Child(r.pid), r.lifetime.0, r.lifetime.1);
+            m.cpu = cpu::child_life(r.pid);
             extra = "  (CPU over its whole life)".to_owned();
             m
         }

@@ -779,7 +779,7 @@ fn section(
     let b1 = partition_ratio(partitions, Variant::Framework, 16, 4);
     let _ = writeln!(
         out,
-        "\nTarget: (b1) rate at 16 partitions ≥ 0.95 of the rate at 4: **{}** ({:.3}, {:.3} – \
+        "\nTarget: (b1) rate at 16 partitions ≥ 0.95 of the rate at 4: {} ({:.3}, {:.3} – \
          {:.3}, {} rounds).\n",
         verdict_word(b1.at_least(0.95)),
         b1.median,
@@ -837,7 +837,7 @@ fn section(
     let _ = writeln!(
         out,
         "\nPer handler (from {} to {}): ours {} MB and {} threads; Java {} MB per consumer. \
-         Target: ours no worse than the Java client's: **{}** (one measurement each, no \
+         Target: ours no worse than the Java client's: {} (one measurement each, no \
          interval: memory does not vary from round to round the way rates do).\n",
         memory.first().map_or(0, |r| r.n),
         memory.last().map_or(0, |r| r.n),

@@ -21,10 +21,7 @@ pub(crate) async fn fill_topic(
     messages: u64,
     schema_id: u32,
 ) -> Result<(), BoxError> {
-    eprintln!(
-        "producing {messages} Avro records (schema id {schema_id}) to `{topic}` ({} partitions)…",
-        kafka::PARTITIONS
-    );
+    eprintln!("producing {messages} Avro records (schema id {schema_id}) to `{topic}`…");
     let (b, t) = (bootstrap.to_owned(), topic.to_owned());
     let took = tokio::task::spawn_blocking(move || {
         let schema = lecture::schema()?;
