@@ -23,6 +23,8 @@ if [[ -z $go ]]; then
   fi
 fi
 
+command -v "$go" >/dev/null 2>&1 || die "Go ($go, from \$GO) is not an executable"
+
 mkdir -p "$out" || die "cannot create $out"
 cd "$here"
 # GOTOOLCHAIN=local: build with the installed Go, never download another toolchain. go build
