@@ -25,6 +25,8 @@ use crate::secret::{Secret, is_sensitive_property};
 /// | `group.instance.id` | `<Config::group_instance_id>-<handler>` when set | static membership: a member that restarts within `session.timeout.ms` gets its partitions back without a rebalance |
 /// | `enable.partition.eof` | `false` | |
 /// | `fetch.queue.backoff.ms` | `50` | librdkafka's 1000 ms pause after a full partition queue idles a fast worker that drained it in milliseconds |
+/// | `queued.min.messages` | `20000` | each partition's queue is split off, so librdkafka's prefetch bounds apply *per partition*: its 100 000 records each made a backlog of 100-byte records on 4 partitions cost 104–162 MB of RSS; 20 000 cost 66–73 MB at the same rate (`BENCHMARKS.md`, "Scaling") |
+/// | `queued.max.messages.kbytes` | `16384` | the same bound in bytes for large records (librdkafka: 65 536 per partition) |
 /// | `statistics.interval.ms` | `1000` | feeds the per-partition lag and stall gauges (`0` turns them off) |
 #[derive(Clone)]
 pub struct Config {
@@ -324,6 +326,8 @@ impl Config {
             .set("partition.assignment.strategy", self.assignor.as_str())
             .set("enable.partition.eof", "false")
             .set("fetch.queue.backoff.ms", "50")
+            .set("queued.min.messages", "20000")
+            .set("queued.max.messages.kbytes", "16384")
             .set("statistics.interval.ms", "1000");
         if let Some(id) = &self.group_instance_id {
             c.set("group.instance.id", format!("{id}-{handler}"));
