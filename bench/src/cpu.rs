@@ -19,6 +19,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const EVERY: Duration = Duration::from_millis(10);
 /// Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`; 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
+/// How far an interval may end after the last sample of a process that has exited (s).
+const END_SLACK: f64 = 0.03;
 /// Samples kept (about an hour at [`EVERY`]).
 const KEEP: usize = 360_000;
 
@@ -168,8 +170,14 @@ fn over(
 ) -> Option<f64> {
     let at = |t: f64| -> Option<f64> {
         let after = samples.partition_point(|s| s.at < t);
-        let (a, b) = (samples.get(after.checked_sub(1)?)?, samples.get(after)?);
-        let (va, vb) = (field(a)?, field(b)?);
+        let a = samples.get(after.checked_sub(1)?)?;
+        let va = field(a)?;
+        let Some(vb) = samples.get(after).and_then(&field) else {
+            // A child that exited right after its last record has no sample after it: its
+            // last sample stands in when it is at most [`END_SLACK`] older.
+            return (t - a.at <= END_SLACK).then_some(va);
+        };
+        let b = &samples[after];
         let span = b.at - a.at;
         let w = if span > 0.0 { (t - a.at) / span } else { 0.0 };
         Some(va + (vb - va) * w)
@@ -287,6 +295,9 @@ mod tests {
         assert_eq!(over(&samples, 0.5, 2.5, |s| s.broker), None);
         assert!(over(&samples, -1.0, 1.0, |s| s.own).is_none());
         assert!(over(&samples, 1.0, 9.0, |s| s.own).is_none());
+        // Ending just after the last sample: that sample stands in.
+        let got = over(&samples, 2.5, 3.02, |s| s.own).unwrap();
+        assert!(got.abs() < 1e-9, "{got}");
     }
 
     #[test]
