@@ -24,7 +24,7 @@ use crate::BoxError;
 use crate::measure::Measurement;
 
 /// The repository root (the bench crate's parent).
-fn repo_dir() -> PathBuf {
+pub(crate) fn repo_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
@@ -178,7 +178,7 @@ pub(crate) fn run_ruststream(r: &RustStreamRun<'_>) -> Result<RustStreamReport, 
 
 /// Runs a peer child process to its end (stdin closed, stderr passed through) and returns its
 /// stdout; `who` names it in errors.
-fn run_peer(cmd: &mut Command, who: &str) -> Result<String, BoxError> {
+pub(crate) fn run_peer(cmd: &mut Command, who: &str) -> Result<String, BoxError> {
     let out = cmd
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -191,14 +191,14 @@ fn run_peer(cmd: &mut Command, who: &str) -> Result<String, BoxError> {
 }
 
 /// A peer's report: the last non-empty line of its stdout, as JSON.
-struct PeerLine<'a> {
+pub(crate) struct PeerLine<'a> {
     who: &'a str,
     line: &'a str,
     value: serde_json::Value,
 }
 
 impl<'a> PeerLine<'a> {
-    fn parse(who: &'a str, stdout: &'a str) -> Result<Self, BoxError> {
+    pub(crate) fn parse(who: &'a str, stdout: &'a str) -> Result<Self, BoxError> {
         let line = stdout
             .lines()
             .rev()
@@ -210,7 +210,7 @@ impl<'a> PeerLine<'a> {
     }
 
     /// A finite, non-negative number.
-    fn num(&self, k: &str) -> Result<f64, BoxError> {
+    pub(crate) fn num(&self, k: &str) -> Result<f64, BoxError> {
         self.value
             .get(k)
             .and_then(serde_json::Value::as_f64)
@@ -219,7 +219,7 @@ impl<'a> PeerLine<'a> {
     }
 
     /// A count (an integer ≥ 0).
-    fn count(&self, k: &str) -> Result<u64, BoxError> {
+    pub(crate) fn count(&self, k: &str) -> Result<u64, BoxError> {
         self.value
             .get(k)
             .and_then(serde_json::Value::as_u64)
