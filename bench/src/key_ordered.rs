@@ -62,6 +62,9 @@ const HEADLINE: u32 = 64;
 const KAFKAJS_PARTITIONS: u32 = 16;
 /// Rounds of the full run (`--rounds` overrides).
 const ROUNDS: usize = 5;
+/// Records of the peers' untimed warm-up (JIT) before their timed topic.
+const WARMUP: usize = 4_000;
+const SMOKE_WARMUP: usize = 300;
 /// Round trips of the stub's calibration.
 const CALIBRATION_TRIPS: usize = 200;
 /// Efficiency targets (issue 17).
@@ -277,6 +280,11 @@ impl Sample {
     fn rate(&self) -> f64 {
         ratio(self.count as f64, self.elapsed.as_secs_f64())
     }
+
+    /// The mean round trip as the consumer timed its calls.
+    fn mean_round_trip(&self) -> Duration {
+        self.io.div_f64(self.count.max(1) as f64)
+    }
 }
 
 /// Runs the benchmark; returns the markdown section and the medians. `command` is the
@@ -295,49 +303,55 @@ pub(crate) async fn run(
     } else {
         rounds.unwrap_or(ROUNDS).max(1)
     };
-    let variants = variants(with_peers);
-    if with_peers {
+    let mut variants = variants(with_peers);
+    // A development aid: only the variants whose short name contains this.
+    if let Ok(only) = std::env::var("BENCH_KO_ONLY") {
+        variants.retain(|v| v.short().contains(&only));
+        if variants.is_empty() {
+            return Err(format!("BENCH_KO_ONLY={only} selects no variant").into());
+        }
+    }
+    if variants.iter().any(|v| v.side == Side::ParallelConsumer) {
         eprintln!(
             "building the Parallel Consumer peer (bench/parallel-consumer-peer; a no-op when up to date)…"
         );
         tokio::task::spawn_blocking(ko_peers::build_parallel_consumer).await??;
     }
     let server = EchoServer::start(DELAY)?;
-    let addr = server.addr();
-    let d = tokio::task::spawn_blocking(move || echo::calibrate(addr, CALIBRATION_TRIPS)).await??;
     eprintln!(
-        "key-ordered: echo stub on {addr}, delay {} ms, calibrated round trip {:.3} ms",
-        DELAY.as_millis(),
-        d.as_secs_f64() * 1e3
+        "key-ordered: echo stub on {}, delay {} ms",
+        server.addr(),
+        DELAY.as_millis()
     );
 
     let millis = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
     let mut topics: Vec<Topic> = Vec::new();
-    let mut topic_of: Vec<usize> = Vec::new();
-    for v in &variants {
-        let n = v.records(smoke);
-        let p = v.partitions();
-        let i = match topics
+    let mut topic = |dist: Dist, n: usize, p: u32| -> usize {
+        if let Some(i) = topics
             .iter()
-            .position(|t| t.dist == v.dist && t.workload.len() == n && t.partitions == p)
+            .position(|t| t.dist == dist && t.workload.len() == n && t.partitions == p)
         {
-            Some(i) => i,
-            None => {
-                topics.push(Topic {
-                    name: format!(
-                        "bench-ko-{millis}-{}-{n}-p{p}",
-                        v.dist.name().to_lowercase()
-                    ),
-                    dist: v.dist,
-                    workload: Workload::new(v.dist, n),
-                    partitions: p,
-                    per_partition: Vec::new(),
-                });
-                topics.len() - 1
-            }
-        };
-        topic_of.push(i);
-    }
+            return i;
+        }
+        topics.push(Topic {
+            name: format!("bench-ko-{millis}-{}-{n}-p{p}", dist.name().to_lowercase()),
+            dist,
+            workload: Workload::new(dist, n),
+            partitions: p,
+            per_partition: Vec::new(),
+        });
+        topics.len() - 1
+    };
+    let topic_of: Vec<usize> = variants
+        .iter()
+        .map(|v| topic(v.dist, v.records(smoke), v.partitions()))
+        .collect();
+    // The peers' untimed warm-up: uniform keys, on a topic of their own partitioning.
+    let warmup_n = if smoke { SMOKE_WARMUP } else { WARMUP };
+    let warmup_of: Vec<Option<usize>> = variants
+        .iter()
+        .map(|v| (v.side != Side::Ours).then(|| topic(Dist::Uniform, warmup_n, v.partitions())))
+        .collect();
     let measured = async {
         for t in &mut topics {
             kafka::create_topic_with(&bootstrap, &t.name, i32::try_from(t.partitions)?).await?;
@@ -349,32 +363,55 @@ pub(crate) async fn run(
             variants.len()
         );
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); variants.len()];
+        let mut calibrations = Vec::new();
         for r in 1..=rounds {
+            let d = calibrate(&server).await?;
+            eprintln!(
+                "round {r}: calibrated round trip {:.3} ms",
+                d.as_secs_f64() * 1e3
+            );
+            calibrations.push(d);
             for i in balanced_order(r, variants.len()) {
                 let v = variants[i];
                 let t = &topics[topic_of[i]];
                 let group = format!("consume-bench-ko-{millis}-{r}-{i}");
                 let n = t.workload.len() as u64;
+                let wall = Instant::now();
                 let s = match v.side {
                     Side::Ours => {
                         measure_ours(&bootstrap, &t.name, v.c, &group, n, &server).await?
                     }
                     side => {
-                        measure_peer(side, &bootstrap, &t.name, v.c, &group, n, &server).await?
+                        let warmup =
+                            warmup_of[i].map(|w| (topics[w].name.as_str(), warmup_n as u64));
+                        let run = KoPeerRun {
+                            bootstrap: &bootstrap,
+                            topic: &t.name,
+                            group: &group,
+                            count: n,
+                            concurrency: v.c,
+                            echo: server.addr(),
+                            warmup,
+                        };
+                        measure_peer(side, &run, &server).await?
                     }
                 };
                 check(v, t, &s)?;
                 eprintln!(
-                    "round {r}: {}: {} msgs/s, efficiency {:.3}, {} violations",
+                    "round {r}: {}: {} msgs/s, efficiency {:.3} ({:.3} at its round trip \
+                     {:.3} ms), {} violations, {:.1} s in all",
                     v.short(),
                     thousands(s.rate()),
                     efficiency(v, t, d, &s),
-                    s.violations
+                    efficiency(v, t, s.mean_round_trip(), &s),
+                    s.mean_round_trip().as_secs_f64() * 1e3,
+                    s.violations,
+                    wall.elapsed().as_secs_f64()
                 );
                 samples[i].push(s);
             }
         }
-        Ok::<_, BoxError>(samples)
+        Ok::<_, BoxError>((samples, calibrations))
     }
     .await;
     for t in &topics {
@@ -382,7 +419,11 @@ pub(crate) async fn run(
             eprintln!("warning: could not delete topic `{}`: {e}", t.name);
         }
     }
-    let samples = measured?;
+    let (samples, calibrations) = measured?;
+    // The bound's d: the median of the calibrations before each round.
+    let d = Duration::from_secs_f64(median(
+        calibrations.iter().map(Duration::as_secs_f64).collect(),
+    ));
     let results: Vec<Result_> = variants
         .iter()
         .zip(&samples)
@@ -405,6 +446,7 @@ pub(crate) async fn run(
         machine: &machine,
         rounds,
         d,
+        calibrations: &calibrations,
         results: &results,
         smoke,
     });
@@ -416,6 +458,12 @@ pub(crate) async fn run(
         parallel_consumer: rate(Side::ParallelConsumer, Dist::Uniform, HEADLINE),
         violations,
     })
+}
+
+/// The stub's round trip as a lone blocking client sees it, now.
+async fn calibrate(server: &EchoServer) -> Result<Duration, BoxError> {
+    let addr = server.addr();
+    Ok(tokio::task::spawn_blocking(move || echo::calibrate(addr, CALIBRATION_TRIPS)).await??)
 }
 
 /// A sample must have handled every record exactly once, in key order, each with its round
@@ -593,32 +641,30 @@ async fn measure_ours(
     })
 }
 
-/// Runs a peer (a child process) with a fresh group until it handled the `n` records of
-/// `topic`.
+/// Runs a peer (a child process) with a fresh group until it handled every record of its
+/// topic.
 async fn measure_peer(
     side: Side,
-    bootstrap: &str,
-    topic: &str,
-    c: u32,
-    group: &str,
-    n: u64,
+    run: &KoPeerRun<'_>,
     server: &EchoServer,
 ) -> Result<Sample, BoxError> {
     let served = server.served();
-    let (b, t, g, echo) = (
-        bootstrap.to_owned(),
-        topic.to_owned(),
-        group.to_owned(),
-        server.addr(),
+    let (b, t, g) = (
+        run.bootstrap.to_owned(),
+        run.topic.to_owned(),
+        run.group.to_owned(),
     );
+    let warmup = run.warmup.map(|(w, n)| (w.to_owned(), n));
+    let (count, concurrency, echo) = (run.count, run.concurrency, run.echo);
     let report = tokio::task::spawn_blocking(move || {
         let run = KoPeerRun {
             bootstrap: &b,
             topic: &t,
             group: &g,
-            count: n,
-            concurrency: c,
+            count,
+            concurrency,
             echo,
+            warmup: warmup.as_ref().map(|(w, n)| (w.as_str(), *n)),
         };
         if side == Side::ParallelConsumer {
             ko_peers::run_parallel_consumer(&run)
@@ -653,6 +699,8 @@ struct Result_ {
     lookahead: Option<Duration>,
     rate: Interval,
     efficiency: Interval,
+    /// Efficiency with each round's own mean round trip as `d`.
+    at_round_trip: Interval,
     /// CPU ms per 1 000 records.
     cpu_per_k: Option<f64>,
     /// Median of the stub's mean hold time.
@@ -666,6 +714,10 @@ impl Result_ {
     fn new(v: Variant, t: &Topic, d: Duration, samples: &[Sample]) -> Self {
         let rates: Vec<f64> = samples.iter().map(Sample::rate).collect();
         let effs: Vec<f64> = samples.iter().map(|s| efficiency(v, t, d, s)).collect();
+        let at_rt: Vec<f64> = samples
+            .iter()
+            .map(|s| efficiency(v, t, s.mean_round_trip(), s))
+            .collect();
         let cpu: Vec<f64> = samples
             .iter()
             .filter_map(|s| Some(s.cpu?.as_secs_f64() * 1e6 / s.count.max(1) as f64))
@@ -688,12 +740,13 @@ impl Result_ {
             }),
             rate: bootstrap(&rates),
             efficiency: bootstrap(&effs),
+            at_round_trip: bootstrap(&at_rt),
             cpu_per_k: (cpu.len() == samples.len() && !cpu.is_empty()).then(|| median(cpu)),
             hold: (!holds.is_empty()).then(|| Duration::from_secs_f64(median(holds))),
             call: Duration::from_secs_f64(median(
                 samples
                     .iter()
-                    .map(|s| s.io.as_secs_f64() / s.count.max(1) as f64)
+                    .map(|s| s.mean_round_trip().as_secs_f64())
                     .collect(),
             )),
             join: Duration::from_secs_f64(median(
@@ -709,6 +762,7 @@ struct Section<'a> {
     machine: &'a Machine,
     rounds: usize,
     d: Duration,
+    calibrations: &'a [Duration],
     results: &'a [Result_],
     smoke: bool,
 }
@@ -777,9 +831,15 @@ fn section(s: &Section<'_>) -> String {
          answered with the same bytes {} ms after it arrived, many connections at once, one \
          request at a time per connection. tokio's 1 ms timer is too coarse for that, so a \
          thread of its own releases the requests at their deadlines (precision: the kernel's \
-         timer slack). Calibrated before the rounds: a lone blocking client's median round \
-         trip is **d = {d_ms:.3} ms** ({CALIBRATION_TRIPS} round trips); the bound uses this `d`.",
-        DELAY.as_millis()
+         timer slack). Calibrated before each round: a lone blocking client's median round \
+         trip over {CALIBRATION_TRIPS} round trips ({} ms); the bound uses their median, \
+         **d = {d_ms:.3} ms**.",
+        DELAY.as_millis(),
+        s.calibrations
+            .iter()
+            .map(|c| ms(*c))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     let _ = writeln!(
         out,
@@ -846,7 +906,11 @@ fn section(s: &Section<'_>) -> String {
         "- **Efficiency** = T_bound / T_measured with T_bound = **max(N / c, n_max) · d**: N \
          records, at most c calls at once, n_max the hottest key's records (they run one after \
          another), d the calibrated round trip. No key-ordered schedule can beat it, whatever \
-         its look-ahead. Ours reads ahead at most {WINDOW_PER_SLOT}·c records from the oldest \
+         its look-ahead, as long as its calls take d (d is measured, so a round whose calls \
+         ran a little faster than the calibration's median can show slightly above 1). \
+         *Efficiency at that round trip* uses each round's own mean round trip instead of d: \
+         near 1 means the consumer kept its slots (or the hottest key) busy the whole time \
+         and lost only through slower calls; below it, slots stood empty. Ours reads ahead at most {WINDOW_PER_SLOT}·c records from the oldest \
          unsettled one, so a hot key can stop it from reading far enough to fill its slots: \
          the *look-ahead ideal* plays exactly that policy on the topic's keys with calls of \
          exactly d and no other cost (`keyspace::window_makespan`); ideal / bound is what the \
@@ -909,16 +973,16 @@ fn section(s: &Section<'_>) -> String {
     // The variants.
     let _ = writeln!(
         out,
-        "| variant | keys | records | hottest key | bound, s | look-ahead ideal / bound | msgs/s: median (95 % interval) | efficiency: median (95 % interval) | CPU ms / 1 000 records | round trip, ms | stub hold, ms | start to first call, s |"
+        "| variant | keys | records | hottest key | bound, s | look-ahead ideal / bound | msgs/s: median (95 % interval) | efficiency: median (95 % interval) | round trip, ms | efficiency at that round trip | CPU ms / 1 000 records | stub hold, ms | start to first call, s |"
     );
     let _ = writeln!(
         out,
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for r in results {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} ({:.1} %) | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} ({:.1} %) | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.v.label(),
             r.v.dist.name(),
             thousands(r.records as f64),
@@ -931,9 +995,10 @@ fn section(s: &Section<'_>) -> String {
             ),
             ci(&r.rate, thousands),
             ci(&r.efficiency, three),
+            ms(r.call),
+            ci(&r.at_round_trip, three),
             r.cpu_per_k
                 .map_or_else(|| "—".to_owned(), |c| format!("{c:.0}")),
-            ms(r.call),
             r.hold.map_or_else(|| "—".to_owned(), ms),
             secs(r.join),
         );

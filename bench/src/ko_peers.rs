@@ -35,6 +35,9 @@ pub(crate) struct KoPeerRun<'a> {
     pub(crate) concurrency: u32,
     /// The echo stub.
     pub(crate) echo: SocketAddr,
+    /// First, untimed: this many records of this topic with another group and instance
+    /// (the JIT's warm-up).
+    pub(crate) warmup: Option<(&'a str, u64)>,
 }
 
 /// What a peer reported.
@@ -78,7 +81,7 @@ pub(crate) fn parse_report(who: &str, stdout: &str) -> Result<KoPeerReport, BoxE
     })
 }
 
-/// Generous: the whole run at 500 records/s plus a minute.
+/// Generous: the whole run (warm-up included) at 500 records/s plus a minute.
 fn timeout_ms(count: u64) -> u64 {
     60_000 + count * 2
 }
@@ -189,6 +192,9 @@ fn common_args(cmd: &mut Command, r: &KoPeerRun<'_>, bootstrap_flag: &str) {
     .args(["--concurrency", &r.concurrency.to_string()])
     .args(["--echo", &r.echo.to_string()])
     .args(["--timeout-ms", &timeout_ms(r.count).to_string()]);
+    if let Some((topic, n)) = r.warmup {
+        cmd.args(["--warmup-topic", topic, "--warmup-count", &n.to_string()]);
+    }
 }
 
 /// The Parallel Consumer version the peer is built with (its `pom.xml`), `?` if unknown.

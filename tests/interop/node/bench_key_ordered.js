@@ -7,11 +7,13 @@
 // partition one message at a time, so it overlaps calls only across partitions: run it on a topic with as many
 // partitions as --concurrency.
 // usage: node bench_key_ordered.js --brokers 127.0.0.1:9092 --topic <t> --count <n> --group <g>
-//          --concurrency <p> --echo 127.0.0.1:<port> [--timeout-ms 120000]
+//          --concurrency <p> --echo 127.0.0.1:<port> [--warmup-topic <w> --warmup-count <m>] [--timeout-ms 120000]
+// With --warmup-topic it first reads the first <m> records of <w> with another consumer and group, untimed (V8 compiles
+// the same code paths), then the timed <topic>.
 // stdout: exactly one JSON line at the end:
 //   {"count","timed","elapsed_s","checksum","join_s","cpu_s","first_unix_ms","violations","io_s"}
 // The clock runs from the first call's start to the <n>-th call's end (every counted record inside it: timed = count);
-// join_s from the script's start to the first call; cpu_s is the process's CPU time (user + system) over the clock's
+// join_s from the timed consumer's creation to its first call; cpu_s is the process's CPU time (user + system) over the clock's
 // span; checksum sums the echoed values (each record's sequence number within its key, its value); violations counts
 // records whose sequence number is not one more than the previous one of the same key; io_s sums the round trips'
 // durations.
@@ -28,6 +30,8 @@ const args = cli(SCRIPT, {
   group: { required: true },
   concurrency: { required: true, integer: true },
   echo: { required: true },
+  'warmup-topic': {},
+  'warmup-count': { default: '0', integer: true },
   'timeout-ms': { default: '120000', integer: true },
 })
 
@@ -99,43 +103,35 @@ async function roundTrip(value) {
   return echoed
 }
 
-async function main() {
-  const kafka = new Kafka({ clientId: 'consume-bench-kafkajs-ko', brokers: args.brokers.split(','), ...kafkaLogging })
-  const consumer = kafka.consumer({ groupId: args.group, allowAutoTopicCreation: false })
+// One consumer reading <count> records of <topic> with the fresh group <group>; resolves with its measurements and a
+// function that leaves the group.
+async function phase(kafka, topic, group, count) {
+  const consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false })
   const next = new Map() // key -> expected sequence number
-
-  let handled = 0
-  let checksum = 0
-  let violations = 0
-  let ioNs = 0n
-  let first = null
-  let firstCpu = null
-  let firstUnixMs = 0
-  let last = null
-  let lastCpu = null
-  const started = process.hrtime.bigint()
+  const m = { handled: 0, checksum: 0, violations: 0, ioNs: 0n, first: null, firstCpu: null, firstUnixMs: 0, last: null, lastCpu: null }
+  m.started = process.hrtime.bigint()
   let finish
   const done = new Promise((resolve, reject) => {
     finish = { resolve, reject }
   })
   done.catch(() => {})
   const timer = setTimeout(
-    () => finish.reject(new Error(`handled ${handled} of ${args.count} records from '${args.topic}' within ${args['timeout-ms']} ms`)),
+    () => finish.reject(new Error(`handled ${m.handled} of ${count} records from '${topic}' within ${args['timeout-ms']} ms`)),
     args['timeout-ms']
   )
   consumer.on(consumer.events.CRASH, ({ payload }) => finish.reject(payload.error))
 
   await consumer.connect()
   try {
-    await consumer.subscribe({ topics: [args.topic], fromBeginning: true })
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
     await consumer.run({
       partitionsConsumedConcurrently: args.concurrency,
       eachMessage: async ({ message }) => {
-        if (handled >= args.count) return
-        if (first === null) {
-          first = process.hrtime.bigint()
-          firstCpu = process.cpuUsage()
-          firstUnixMs = Date.now()
+        if (m.handled >= count) return
+        if (m.first === null) {
+          m.first = process.hrtime.bigint()
+          m.firstCpu = process.cpuUsage()
+          m.firstUnixMs = Date.now()
         }
         const key = message.key ? message.key.toString() : ''
         const seq = Number(message.value ? message.value.toString() : NaN)
@@ -144,7 +140,7 @@ async function main() {
         try {
           const t = process.hrtime.bigint()
           echoed = await roundTrip(sent)
-          ioNs += process.hrtime.bigint() - t
+          m.ioNs += process.hrtime.bigint() - t
         } catch (e) {
           finish.reject(new Error(`echo round trip: ${e.message}`))
           return
@@ -153,14 +149,14 @@ async function main() {
           finish.reject(new Error(`the echo stub answered ${echoed} to ${sent}`))
           return
         }
-        checksum += Number(echoed)
+        m.checksum += Number(echoed)
         const expected = next.get(key) || 0
-        if (seq !== expected) violations++
+        if (seq !== expected) m.violations++
         next.set(key, Number.isSafeInteger(seq) ? seq + 1 : expected + 1)
-        handled++
-        if (handled === args.count) {
-          last = process.hrtime.bigint()
-          lastCpu = process.cpuUsage()
+        m.handled++
+        if (m.handled === count) {
+          m.last = process.hrtime.bigint()
+          m.lastCpu = process.cpuUsage()
           finish.resolve()
         }
       },
@@ -169,24 +165,36 @@ async function main() {
   } finally {
     clearTimeout(timer)
   }
+  // Leaving the group is not timed; a slow disconnect must not hold the benchmark up.
+  m.leave = () => Promise.race([consumer.disconnect().catch(() => {}), new Promise(resolve => setTimeout(resolve, 5000))])
+  return m
+}
+
+async function main() {
+  const kafka = new Kafka({ clientId: 'consume-bench-kafkajs-ko', brokers: args.brokers.split(','), ...kafkaLogging })
+  if (args['warmup-topic'] && args['warmup-count'] > 0) {
+    // V8's warm-up, untimed: the same code paths on another topic, another group.
+    const w = await phase(kafka, args['warmup-topic'], `${args.group}-warmup`, args['warmup-count'])
+    await w.leave()
+  }
+  const m = await phase(kafka, args.topic, args.group, args.count)
   const s = t => Number(t) / 1e9
   const cpu = u => (u.user + u.system) / 1e6
   process.stdout.write(
     JSON.stringify({
-      count: handled,
-      timed: handled,
-      elapsed_s: s(last - first),
-      checksum,
-      join_s: s(first - started),
-      cpu_s: cpu(lastCpu) - cpu(firstCpu),
-      first_unix_ms: firstUnixMs,
-      violations,
-      io_s: s(ioNs),
+      count: m.handled,
+      timed: m.handled,
+      elapsed_s: s(m.last - m.first),
+      checksum: m.checksum,
+      join_s: s(m.first - m.started),
+      cpu_s: cpu(m.lastCpu) - cpu(m.firstCpu),
+      first_unix_ms: m.firstUnixMs,
+      violations: m.violations,
+      io_s: s(m.ioNs),
     }) + '\n'
   )
   for (const c of idle) c.socket.destroy()
-  // Leaving the group is not timed; a slow disconnect must not hold the benchmark up.
-  await Promise.race([consumer.disconnect().catch(() => {}), new Promise(resolve => setTimeout(resolve, 5000))])
+  await m.leave()
 }
 
 main().then(
