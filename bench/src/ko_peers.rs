@@ -8,8 +8,8 @@
 //!   (`tests/interop/node/bench_key_ordered.js`), a pool of `net` sockets.
 //!
 //! Both print one JSON line: `{"count","timed","elapsed_s","checksum","join_s","cpu_s",
-//! "first_unix_ms","violations","io_s"}` (`io_s`: the round trips' durations summed), parsed
-//! by [`parse_report`].
+//! "first_unix_ms","violations","io_s","key_io_s"}` (`io_s`: the round trips' durations
+//! summed; `key_io_s`: the largest per-key sum of them), parsed by [`parse_report`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -59,6 +59,8 @@ pub(crate) struct KoPeerReport {
     pub(crate) violations: u64,
     /// The round trips' durations, summed.
     pub(crate) io: Duration,
+    /// The largest per-key sum of round trips.
+    pub(crate) key_io: Duration,
 }
 
 /// Parses a key-ordered peer's JSON line (the last non-empty line of its stdout).
@@ -78,6 +80,7 @@ pub(crate) fn parse_report(who: &str, stdout: &str) -> Result<KoPeerReport, BoxE
         first_unix_ms: r.count("first_unix_ms")?,
         violations: r.count("violations")?,
         io: Duration::from_secs_f64(r.num("io_s")?),
+        key_io: Duration::from_secs_f64(r.num("key_io_s")?),
     })
 }
 
@@ -253,7 +256,7 @@ mod tests {
         let r = parse_report(
             "pc",
             "log line\n{\"count\":4000,\"timed\":4000,\"elapsed_s\":1.25,\"checksum\":123,\"join_s\":0.5,\
-             \"cpu_s\":0.75,\"first_unix_ms\":1764000000000,\"violations\":0,\"io_s\":8.5}\n",
+             \"cpu_s\":0.75,\"first_unix_ms\":1764000000000,\"violations\":0,\"io_s\":8.5,\"key_io_s\":1.5}\n",
         )
         .unwrap();
         assert_eq!(r.count, 4_000);
@@ -263,6 +266,7 @@ mod tests {
         assert_eq!((r.checksum, r.violations), (123, 0));
         assert_eq!(r.first_unix_ms, 1_764_000_000_000);
         assert_eq!(r.io, Duration::from_millis(8_500));
+        assert_eq!(r.key_io, Duration::from_millis(1_500));
         assert!(parse_report("pc", "").is_err());
         assert!(parse_report("pc", "{\"count\":1}").is_err());
         // Every record must be inside the clock.
@@ -270,7 +274,7 @@ mod tests {
             parse_report(
                 "pc",
                 "{\"count\":2,\"timed\":1,\"elapsed_s\":1,\"checksum\":0,\"join_s\":0,\"cpu_s\":0,\
-                 \"first_unix_ms\":0,\"violations\":0,\"io_s\":0}"
+                 \"first_unix_ms\":0,\"violations\":0,\"io_s\":0,\"key_io_s\":0}"
             )
             .is_err()
         );

@@ -11,12 +11,12 @@
 // With --warmup-topic it first reads the first <m> records of <w> with another consumer and group, untimed (V8 compiles
 // the same code paths), then the timed <topic>.
 // stdout: exactly one JSON line at the end:
-//   {"count","timed","elapsed_s","checksum","join_s","cpu_s","first_unix_ms","violations","io_s"}
+//   {"count","timed","elapsed_s","checksum","join_s","cpu_s","first_unix_ms","violations","io_s","key_io_s"}
 // The clock runs from the first call's start to the <n>-th call's end (every counted record inside it: timed = count);
 // join_s from the timed consumer's creation to its first call; cpu_s is the process's CPU time (user + system) over the clock's
 // span; checksum sums the echoed values (each record's sequence number within its key, its value); violations counts
 // records whose sequence number is not one more than the previous one of the same key; io_s sums the round trips'
-// durations.
+// durations, key_io_s is the largest per-key sum of them.
 const net = require('net')
 const { Kafka } = require('kafkajs')
 const { cli, fail, kafkaLogging } = require('./common')
@@ -107,7 +107,7 @@ async function roundTrip(value) {
 // function that leaves the group.
 async function phase(kafka, topic, group, count) {
   const consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false })
-  const next = new Map() // key -> expected sequence number
+  const keys = new Map() // key -> { next: expected sequence number, io: its calls' round trips summed (ns) }
   const m = { handled: 0, checksum: 0, violations: 0, ioNs: 0n, first: null, firstCpu: null, firstUnixMs: 0, last: null, lastCpu: null }
   m.started = process.hrtime.bigint()
   let finish
@@ -137,10 +137,12 @@ async function phase(kafka, topic, group, count) {
         const seq = Number(message.value ? message.value.toString() : NaN)
         const sent = Number.isSafeInteger(seq) && seq >= 0 ? BigInt(seq) : 0xffffffffffffffffn
         let echoed
+        let io
         try {
           const t = process.hrtime.bigint()
           echoed = await roundTrip(sent)
-          m.ioNs += process.hrtime.bigint() - t
+          io = process.hrtime.bigint() - t
+          m.ioNs += io
         } catch (e) {
           finish.reject(new Error(`echo round trip: ${e.message}`))
           return
@@ -150,9 +152,14 @@ async function phase(kafka, topic, group, count) {
           return
         }
         m.checksum += Number(echoed)
-        const expected = next.get(key) || 0
-        if (seq !== expected) m.violations++
-        next.set(key, Number.isSafeInteger(seq) ? seq + 1 : expected + 1)
+        let k = keys.get(key)
+        if (!k) {
+          k = { next: 0, io: 0n }
+          keys.set(key, k)
+        }
+        if (seq !== k.next) m.violations++
+        k.next = Number.isSafeInteger(seq) ? seq + 1 : k.next + 1
+        k.io += io
         m.handled++
         if (m.handled === count) {
           m.last = process.hrtime.bigint()
@@ -166,6 +173,8 @@ async function phase(kafka, topic, group, count) {
     clearTimeout(timer)
   }
   // Leaving the group is not timed; a slow disconnect must not hold the benchmark up.
+  m.keyIoNs = 0n
+  for (const k of keys.values()) if (k.io > m.keyIoNs) m.keyIoNs = k.io
   m.leave = () => Promise.race([consumer.disconnect().catch(() => {}), new Promise(resolve => setTimeout(resolve, 5000))])
   return m
 }
@@ -191,6 +200,7 @@ async function main() {
       first_unix_ms: m.firstUnixMs,
       violations: m.violations,
       io_s: s(m.ioNs),
+      key_io_s: s(m.keyIoNs),
     }) + '\n'
   )
   for (const c of idle) c.socket.destroy()

@@ -43,11 +43,12 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * </pre>
  *
  * <p>stdout: one JSON line at the end, {"count","timed","elapsed_s","checksum","join_s","cpu_s","first_unix_ms",
- * "violations","io_s"}: the clock runs from the first call's start to the {@code <count>}-th call's end (all {@code count}
+ * "violations","io_s","key_io_s"}: the clock runs from the first call's start to the {@code <count>}-th call's end (all {@code count}
  * records are inside it, so {@code timed = count}); {@code join_s} from the timed instance's creation to its first call;
  * {@code cpu_s} is the process's CPU time (every thread) over the same span; {@code checksum} sums the echoed values
  * (each record's sequence number within its key, its value); {@code violations} counts records whose sequence number
- * is not one more than the previous one of the same key; {@code io_s} sums the round trips' durations.
+ * is not one more than the previous one of the same key; {@code io_s} sums the round trips' durations, {@code key_io_s} is the
+ * largest per-key sum of them.
  */
 public final class KeyOrderedPeer {
     private KeyOrderedPeer() {}
@@ -156,7 +157,8 @@ public final class KeyOrderedPeer {
         final AtomicLong lastNanos = new AtomicLong();
         final AtomicLong lastCpu = new AtomicLong(-1);
         final AtomicReference<Throwable> failure = new AtomicReference<>();
-        final ConcurrentHashMap<String, Long> next = new ConcurrentHashMap<>();
+        /** Per key: {next expected sequence number, its calls' round trips summed (ns)}. */
+        final ConcurrentHashMap<String, long[]> keys = new ConcurrentHashMap<>();
         final CountDownLatch done = new CountDownLatch(1);
 
         Phase(Args a, String topic, String group, long count) {
@@ -205,11 +207,13 @@ public final class KeyOrderedPeer {
             } catch (RuntimeException e) {
                 seq = -1;
             }
+            long io;
             try {
                 Echo conn = echo.get();
                 long sent = System.nanoTime();
                 long echoed = conn.call(seq);
-                ioNanos.add(System.nanoTime() - sent);
+                io = System.nanoTime() - sent;
+                ioNanos.add(io);
                 if (echoed != seq) {
                     throw new IOException("the echo stub answered " + echoed + " to " + seq);
                 }
@@ -221,12 +225,15 @@ public final class KeyOrderedPeer {
                 return;
             }
             long s = seq;
-            next.compute(rec.key() == null ? "" : rec.key(), (k, expected) -> {
-                long e = expected == null ? 0 : expected;
-                if (s != e) {
+            long took = io;
+            keys.compute(rec.key() == null ? "" : rec.key(), (k, state) -> {
+                long[] st = state == null ? new long[2] : state;
+                if (s != st[0]) {
                     violations.incrementAndGet();
                 }
-                return s >= 0 ? s + 1 : e + 1;
+                st[0] = s >= 0 ? s + 1 : st[0] + 1;
+                st[1] += took;
+                return st;
             });
             if (handled.incrementAndGet() == count) {
                 lastNanos.set(System.nanoTime());
@@ -287,9 +294,10 @@ public final class KeyOrderedPeer {
                 : 0.0;
         String line = String.format(java.util.Locale.ROOT,
                 "{\"count\":%d,\"timed\":%d,\"elapsed_s\":%.9f,\"checksum\":%d,\"join_s\":%.6f,\"cpu_s\":%.6f,"
-                        + "\"first_unix_ms\":%d,\"violations\":%d,\"io_s\":%.6f}",
+                        + "\"first_unix_ms\":%d,\"violations\":%d,\"io_s\":%.6f,\"key_io_s\":%.6f}",
                 a.count, a.count, (t.lastNanos.get() - first) / 1e9, t.checksum.sum(), (first - t.started) / 1e9,
-                cpuS, t.firstUnixMs.get(), t.violations.get(), t.ioNanos.sum() / 1e9);
+                cpuS, t.firstUnixMs.get(), t.violations.get(), t.ioNanos.sum() / 1e9,
+                t.keys.values().stream().mapToLong(st -> st[1]).max().orElse(0) / 1e9);
         System.out.println(line);
         System.out.flush();
         // Leaving the group is not timed; a slow close must not hold the benchmark up.
