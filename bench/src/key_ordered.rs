@@ -63,7 +63,7 @@ const KAFKAJS_PARTITIONS: u32 = 16;
 /// Rounds of the full run (`--rounds` overrides).
 const ROUNDS: usize = 5;
 /// Records of the peers' untimed warm-up (JIT) before their timed topic.
-const WARMUP: usize = 4_000;
+const WARMUP: usize = 3_000;
 const SMOKE_WARMUP: usize = 300;
 /// Round trips of the stub's calibration.
 const CALIBRATION_TRIPS: usize = 200;
@@ -88,6 +88,12 @@ pub(crate) struct KeyOrderProbe {
     next: Mutex<HashMap<String, (u64, Duration)>>,
     started: OnceLock<Instant>,
     last: Mutex<Option<Instant>>,
+    /// Handled messages at which `all_done` is notified (0: never).
+    target: u64,
+    /// Notified at the first call's start.
+    first_call: tokio::sync::Notify,
+    /// Notified when `target` messages were handled.
+    all_done: tokio::sync::Notify,
 }
 
 impl KeyOrderProbe {
@@ -102,7 +108,9 @@ impl KeyOrderProbe {
 
     /// A call starts (the clock starts at the first).
     pub(crate) fn begin(&self) {
-        let _ = self.started.get_or_init(Instant::now);
+        if self.started.get().is_none() && self.started.set(Instant::now()).is_ok() {
+            self.first_call.notify_one();
+        }
     }
 
     /// Records one handled message with its sequence number within its key and the time
@@ -122,7 +130,9 @@ impl KeyOrderProbe {
             }
         }
         *lock(&self.last) = Some(Instant::now());
-        self.handled.fetch_add(1, Ordering::Release);
+        if self.handled.fetch_add(1, Ordering::Release) + 1 == self.target {
+            self.all_done.notify_one();
+        }
     }
 }
 
@@ -137,9 +147,13 @@ pub(crate) struct KoContext {
 }
 
 impl KoContext {
-    fn new(echo: SocketAddr) -> Self {
+    /// A context for a run of `n` messages.
+    fn new(echo: SocketAddr, n: u64) -> Self {
         Self {
-            probe: KeyOrderProbe::default(),
+            probe: KeyOrderProbe {
+                target: n,
+                ..KeyOrderProbe::default()
+            },
             echo: EchoPool::new(echo),
             checksum: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -219,18 +233,20 @@ impl Variant {
         }
     }
 
-    /// Records read (the whole topic): about a second of calls at the bound.
+    /// Records read (the whole topic): about 350 calls one after another at the bound
+    /// (0.75 s), so the full run stays near 3 minutes.
     fn records(self, smoke: bool) -> usize {
         if smoke {
             return if self.c == 1 { 40 } else { 300 };
         }
         match (self.dist, self.c) {
-            (_, 1) => 500,
-            (_, 4) => 2_000,
-            (Dist::Uniform, 16) => 8_000,
-            (Dist::Uniform, _) => 32_000,
-            // The hottest key (13.4 %) bounds every c ≥ 8: 4 000 records take 535 calls.
-            (Dist::Zipf, _) => 4_000,
+            (_, 1) => 350,
+            (_, 4) => 1_400,
+            (Dist::Uniform, 16) => 5_600,
+            (Dist::Uniform, _) => 22_400,
+            // The hottest key (about 13 %) bounds every c ≥ 8: 2 800 records take about 370
+            // calls.
+            (Dist::Zipf, _) => 2_800,
         }
     }
 }
@@ -590,7 +606,7 @@ async fn measure_ours(
         .find(|(k, _)| *k == c)
         .map(|(_, h)| *h)
         .ok_or_else(|| format!("no key-ordered handler with concurrency {c}"))?;
-    let ctx = Arc::new(KoContext::new(server.addr()));
+    let ctx = Arc::new(KoContext::new(server.addr(), n));
     let mut config = Config::new(bootstrap);
     config.client_id = "consume-bench-ko".to_owned();
     let runtime = Runtime::new(config)
@@ -615,26 +631,28 @@ async fn measure_ours(
         })
     };
     let deadline = launched + Duration::from_secs(60) + Duration::from_millis(2 * n);
+    // The CPU samples are taken when the first call starts and when the n-th call ends
+    // (notified by the probe; `/proc` counts in 10 ms ticks).
     let mut cpu_first = None;
-    // Polls every 2 ms: the CPU samples are taken within 2 ms of the first call's start and
-    // of the last call's end (`/proc` counts in 10 ms ticks anyway).
-    loop {
-        if cpu_first.is_none() && ctx.probe.started.get().is_some() {
-            cpu_first = Some(own_cpu(server));
+    for (notify, first) in [(&ctx.probe.first_call, true), (&ctx.probe.all_done, false)] {
+        loop {
+            let woken = tokio::time::timeout(Duration::from_millis(100), notify.notified()).await;
+            if woken.is_ok() {
+                break;
+            }
+            if ended.load(Ordering::SeqCst) || Instant::now() > deadline {
+                let _ = stop.send(());
+                let result = task.await;
+                return Err(format!(
+                    "ours, concurrency {c}: handled only {} of {n} messages ({result:?})",
+                    ctx.probe.handled.load(Ordering::Acquire)
+                )
+                .into());
+            }
         }
-        if ctx.probe.handled.load(Ordering::Acquire) >= n {
-            break;
+        if first {
+            cpu_first = own_cpu(server);
         }
-        if ended.load(Ordering::SeqCst) || Instant::now() > deadline {
-            let _ = stop.send(());
-            let result = task.await;
-            return Err(format!(
-                "ours, concurrency {c}: handled only {} of {n} messages ({result:?})",
-                ctx.probe.handled.load(Ordering::Acquire)
-            )
-            .into());
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let cpu_last = own_cpu(server);
     let hold = server.served().mean_hold_since(&served);
@@ -654,10 +672,7 @@ async fn measure_ours(
     Ok(Sample {
         count: handled,
         elapsed: end.duration_since(first),
-        cpu: cpu_first
-            .flatten()
-            .zip(cpu_last)
-            .map(|(a, b)| b.saturating_sub(a)),
+        cpu: cpu_first.zip(cpu_last).map(|(a, b)| b.saturating_sub(a)),
         join: first.duration_since(launched),
         violations: ctx.probe.violations.load(Ordering::Relaxed),
         checksum: ctx.checksum.load(Ordering::Relaxed),
@@ -1128,7 +1143,7 @@ mod tests {
         let v = variants(true);
         assert_eq!(v.len(), 2 * (KO_HANDLERS.len() + 2));
         for x in &v {
-            assert!(x.records(false) >= 500 && x.records(true) >= 40);
+            assert!(x.records(false) >= 350 && x.records(true) >= 40);
             assert_eq!(x.partitions() > 1, x.side == Side::Kafkajs);
         }
         assert_eq!(variants(false).len(), 2 * KO_HANDLERS.len());
@@ -1144,7 +1159,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_handler_call_makes_a_round_trip_and_checks_order() {
         let server = EchoServer::start(Duration::from_millis(2)).unwrap();
-        let ctx = KoContext::new(server.addr());
+        let ctx = KoContext::new(server.addr(), 3);
         ctx.handle("k", Some(b"0")).await;
         ctx.handle("k", Some(b"1")).await;
         ctx.handle("j", Some(b"5")).await;
