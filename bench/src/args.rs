@@ -18,7 +18,7 @@ FLAGS:
                            the scaling runs and the key-ordered run; with --write-markdown it
                            writes every section
   --no-peers               only the in-process variants (a, b1, b2): no kafkajs (c1, c2), no
-                           Java (d), no RustStream (e, e2), no kafkajs in the key-ordered run
+                           Java (d), no RustStream (e, e2), no peers in the key-ordered run
   --charts <DIR>           write the PNG charts there (with --smoke --all: a temporary dir)
   --messages <N>           messages to produce and read per variant and round (default 2000000)
   --rounds <R>             measured rounds after the warm-up round (default 11; kafkajs runs
@@ -35,9 +35,11 @@ FLAGS:
                            writes the avro-decode section
   --librdkafka-defaults    give every variant librdkafka's default fetch settings instead of
                            the shared tuning (see bench/src/tuning.rs)
-  --key-ordered            instead: key-ordered concurrency (concurrency = 64) vs sequential,
-                           one partition, 1000 keys, 2 ms simulated I/O per message; writes
-                           the key-ordered section (--rounds applies, default 3)
+  --key-ordered            instead: key-ordered concurrency against its bound: ours at
+                           concurrency 1, 4, 16, 64, 256, Parallel Consumer at 64, kafkajs on
+                           16 partitions, uniform and Zipf keys, one round trip per record to
+                           a 2 ms loopback echo stub; writes the key-ordered section (--rounds
+                           applies, default 5; --no-peers: ours only)
   --scaling                instead: the scaling runs (1/4/16 partitions, two processes in one
                            group, memory and threads at 1/10/50 handlers against Java's
                            client, peak RSS under a backlog); writes the scaling section

@@ -638,10 +638,14 @@ pub(crate) fn section(r: &Report<'_>, x: &Extras<'_>) -> String {
         let _ = writeln!(
             out,
             "\nThe key-ordered ratio comes from the key-ordered run of the same invocation (section \
-             \"Key-ordered concurrency\" below): sequential {} msgs/s, key-parallel {} msgs/s{}, \
-             {} order violations.",
+             \"Key-ordered concurrency\" below; uniform keys, a 2 ms echo round trip per record): \
+             sequential {} msgs/s, key-parallel {} msgs/s{}{}, {} order violations.",
             thousands(k.sequential),
             thousands(k.parallel),
+            k.parallel_consumer.map_or_else(String::new, |v| format!(
+                ", Parallel Consumer `maxConcurrency = 64` {} msgs/s",
+                thousands(v)
+            )),
             k.kafkajs.map_or_else(String::new, |v| format!(
                 ", kafkajs with `partitionsConsumedConcurrently` {} msgs/s",
                 thousands(v)

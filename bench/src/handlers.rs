@@ -6,7 +6,7 @@ use consume_runtime::{Avro, AvroRef, HandlerError, Key, Payload, State, consume}
 
 use crate::decode::LectureProgressRef;
 
-use crate::key_ordered::{KeyOrderProbe, SIMULATED_IO};
+use crate::key_ordered::KoContext;
 use crate::lecture::LectureProgress;
 
 /// Variant (b): [`bench_noop`].
@@ -39,33 +39,78 @@ async fn bench_avro_ref(p: AvroRef<LectureProgressRef<'static>>) -> Result<(), H
     Ok(())
 }
 
-/// Key-ordered benchmark, sequential baseline: [`bench_ko_sequential`].
-pub(crate) const KO_SEQUENTIAL: &str = "bench_ko_sequential";
-/// Key-ordered benchmark, `concurrency = 64`: [`bench_ko_parallel`].
-pub(crate) const KO_PARALLEL: &str = "bench_ko_parallel";
+/// Key-ordered benchmark handlers, one per concurrency of the sweep (`concurrency` is a
+/// literal of the attribute): `(concurrency, handler name)`.
+pub(crate) const KO_HANDLERS: [(u32, &str); 5] = [
+    (1, "bench_ko_c1"),
+    (4, "bench_ko_c4"),
+    (16, "bench_ko_c16"),
+    (64, "bench_ko_c64"),
+    (256, "bench_ko_c256"),
+];
 
-/// One message at a time per partition, 2 ms of simulated I/O each.
+/// One message at a time per partition (no `concurrency`), one echo round trip each.
 #[consume(topic = "${BENCH_KO_TOPIC}", group = "${BENCH_KO_GROUP}")]
-async fn bench_ko_sequential(
+async fn bench_ko_c1(
     Key(k): Key<String>,
     Payload(v): Payload,
-    State(s): State<std::sync::Arc<KeyOrderProbe>>,
+    State(s): State<std::sync::Arc<KoContext>>,
 ) {
-    tokio::time::sleep(SIMULATED_IO).await;
-    s.record(&k, v.as_deref());
+    s.handle(&k, v.as_deref()).await;
 }
 
-/// Up to 64 calls at once in the partition, each key in order, 2 ms of simulated I/O each.
+/// Up to 4 calls at once in the partition, each key in order, one echo round trip each.
+#[consume(
+    topic = "${BENCH_KO_TOPIC}",
+    group = "${BENCH_KO_GROUP}",
+    concurrency = 4
+)]
+async fn bench_ko_c4(
+    Key(k): Key<String>,
+    Payload(v): Payload,
+    State(s): State<std::sync::Arc<KoContext>>,
+) {
+    s.handle(&k, v.as_deref()).await;
+}
+
+/// Up to 16 calls at once in the partition, each key in order, one echo round trip each.
+#[consume(
+    topic = "${BENCH_KO_TOPIC}",
+    group = "${BENCH_KO_GROUP}",
+    concurrency = 16
+)]
+async fn bench_ko_c16(
+    Key(k): Key<String>,
+    Payload(v): Payload,
+    State(s): State<std::sync::Arc<KoContext>>,
+) {
+    s.handle(&k, v.as_deref()).await;
+}
+
+/// Up to 64 calls at once in the partition, each key in order, one echo round trip each.
 #[consume(
     topic = "${BENCH_KO_TOPIC}",
     group = "${BENCH_KO_GROUP}",
     concurrency = 64
 )]
-async fn bench_ko_parallel(
+async fn bench_ko_c64(
     Key(k): Key<String>,
     Payload(v): Payload,
-    State(s): State<std::sync::Arc<KeyOrderProbe>>,
+    State(s): State<std::sync::Arc<KoContext>>,
 ) {
-    tokio::time::sleep(SIMULATED_IO).await;
-    s.record(&k, v.as_deref());
+    s.handle(&k, v.as_deref()).await;
+}
+
+/// Up to 256 calls at once in the partition, each key in order, one echo round trip each.
+#[consume(
+    topic = "${BENCH_KO_TOPIC}",
+    group = "${BENCH_KO_GROUP}",
+    concurrency = 256
+)]
+async fn bench_ko_c256(
+    Key(k): Key<String>,
+    Payload(v): Payload,
+    State(s): State<std::sync::Arc<KoContext>>,
+) {
+    s.handle(&k, v.as_deref()).await;
 }

@@ -219,14 +219,14 @@ pub(crate) fn run_peer(cmd: &mut Command, who: &str) -> Result<Ran, BoxError> {
 }
 
 /// A peer's report: the last non-empty line of its stdout, as JSON.
-struct PeerLine<'a> {
+pub(crate) struct PeerLine<'a> {
     who: &'a str,
     line: &'a str,
     value: serde_json::Value,
 }
 
 impl<'a> PeerLine<'a> {
-    fn parse(who: &'a str, stdout: &'a str) -> Result<Self, BoxError> {
+    pub(crate) fn parse(who: &'a str, stdout: &'a str) -> Result<Self, BoxError> {
         let line = stdout
             .lines()
             .rev()
@@ -238,7 +238,7 @@ impl<'a> PeerLine<'a> {
     }
 
     /// A finite, non-negative number.
-    fn num(&self, k: &str) -> Result<f64, BoxError> {
+    pub(crate) fn num(&self, k: &str) -> Result<f64, BoxError> {
         self.value
             .get(k)
             .and_then(serde_json::Value::as_f64)
@@ -257,7 +257,7 @@ impl<'a> PeerLine<'a> {
     }
 
     /// A count (an integer ≥ 0).
-    fn count(&self, k: &str) -> Result<u64, BoxError> {
+    pub(crate) fn count(&self, k: &str) -> Result<u64, BoxError> {
         self.value
             .get(k)
             .and_then(serde_json::Value::as_u64)

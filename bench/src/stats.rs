@@ -104,6 +104,17 @@ pub(crate) enum Verdict {
     Undecided,
 }
 
+impl Verdict {
+    /// The word used in the tables.
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::Missed => "missed",
+            Verdict::Undecided => "undecided",
+        }
+    }
+}
+
 impl Interval {
     /// `self` against "at least `target`".
     pub(crate) fn at_least(&self, target: f64) -> Verdict {
