@@ -21,8 +21,8 @@ FLAGS:
                            Java (d), no RustStream (e, e2), no peers in the key-ordered run
   --charts <DIR>           write the PNG charts there (with --smoke --all: a temporary dir)
   --messages <N>           messages to produce and read per variant and round (default 2000000)
-  --rounds <R>             measured rounds after the warm-up round (default 11; kafkajs runs
-                           in the first 3 only)
+  --rounds <R>             measured rounds after the warm-up round (default 11; kafkajs and
+                           Spring Kafka run in the first 3 only)
   --topic <NAME>           topic to use (default: bench-<millis>, created and deleted by the run);
                            an existing topic is reused if it holds exactly N messages framed
                            with the schema id the registry has under <topic>-value

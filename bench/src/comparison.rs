@@ -607,8 +607,8 @@ pub(crate) fn section(r: &Report<'_>, x: &Extras<'_>) -> String {
         "- Method: {}{} measured round{}; the variants that read the topic in a second or \
          two run back to back in a balanced order (a Williams design: over the rounds each \
          runs in every position, and right after every other one, equally often), so the two \
-         sides of a ratio are measured seconds apart; the kafkajs pair (5–15 s each) runs only \
-         in the first {} rounds, before the others in odd rounds and after them in even ones \
+         sides of a ratio are measured seconds apart; the slow ones (kafkajs and Spring Kafka, \
+         5–20 s each) run only in the first {} rounds, before the others in odd rounds and after them in even ones \
          (round 1: {}). A ratio is the median of its per-round ratios over the rounds both \
          sides ran in, with a 95 % percentile-bootstrap interval (4 000 resamples); a target is \
          met only when the whole interval clears it, missed when the whole interval falls \
