@@ -28,10 +28,11 @@ command -v java >/dev/null 2>&1 || die "java is not installed (a JDK 17+ is need
 mvn="${MVN:-mvn}"
 command -v "$mvn" >/dev/null 2>&1 || die "Maven is not installed (no '$mvn' on PATH; Debian: maven; or set MVN=/path/to/mvn)"
 
-# lib/ is emptied first so that a dependency dropped from the pom does not linger on the
-# classpath. Maven's output goes to a log, shown on stderr only on failure (Maven 3.8 prints
-# stray colour codes even with -B -q).
-rm -rf "$out/lib"
+# The jar and lib/ go first: a failed build leaves no runnable peer behind (and the next run
+# builds again), and a dependency dropped from the pom does not linger on the classpath.
+# Maven's output goes to a log, shown on stderr only on failure (Maven 3.8 prints stray colour
+# codes even with -B -q).
+rm -rf "$jar" "$out/lib"
 mkdir -p "$out" || die "cannot create $out"
 log="$out/maven.log"
 if ! "$mvn" -B -q -f "$here/pom.xml" package </dev/null >"$log" 2>&1; then

@@ -32,6 +32,10 @@ final class Settings {
                                     sum watched_seconds (default: no-op, sum of payload lengths)
         --concurrency <N>           the listener's concurrency: consumers (threads) in this
                                     process (default 1, the faster here; see README.md)
+        --async-commits             commit each batch's offsets with commitAsync instead of
+                                    Spring Kafka's default commitSync (ContainerProperties
+                                    syncCommits=false; the AckMode stays BATCH). Not what the
+                                    benchmark runs: a what-if for the cost of the default
         --property <KEY=VALUE>      consumer property (repeatable). Java client names pass through;
                                     librdkafka's fetch.wait.max.ms is mapped to fetch.max.wait.ms;
                                     librdkafka-only queue settings (fetch.queue.backoff.ms,
@@ -65,11 +69,13 @@ final class Settings {
   /** Confluent-compatible registry base URL, without a trailing slash; null: no-op variant. */
   final String registry;
   final int concurrency;
+  /** Commit with commitAsync (Spring Kafka's default is commitSync). */
+  final boolean asyncCommits;
   /** Java client consumer properties from --property, in order. */
   final List<String[]> properties;
 
   private Settings(String brokers, String topic, String group, long count, long timeoutMs,
-      String registry, int concurrency, List<String[]> properties) {
+      String registry, int concurrency, boolean asyncCommits, List<String[]> properties) {
     this.brokers = brokers;
     this.topic = topic;
     this.group = group;
@@ -77,6 +83,7 @@ final class Settings {
     this.timeoutMs = timeoutMs;
     this.registry = registry;
     this.concurrency = concurrency;
+    this.asyncCommits = asyncCommits;
     this.properties = Collections.unmodifiableList(properties);
   }
 
@@ -101,11 +108,16 @@ final class Settings {
     long timeoutMs = 120_000;
     String registry = null;
     int concurrency = 1;
+    boolean asyncCommits = false;
     List<String[]> properties = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("-h") || flag.equals("--help")) {
         return null;
+      }
+      if (flag.equals("--async-commits")) {
+        asyncCommits = true;
+        continue;
       }
       String value;
       int eq = flag.indexOf('=');
@@ -162,7 +174,8 @@ final class Settings {
     if (count == null) {
       throw new UsageException("--count is required");
     }
-    return new Settings(brokers, topic, group, count, timeoutMs, registry, concurrency, properties);
+    return new Settings(brokers, topic, group, count, timeoutMs, registry, concurrency,
+        asyncCommits, properties);
   }
 
   private static String nonEmpty(String flag, String value) throws UsageException {

@@ -165,6 +165,9 @@ public final class SpringPeer {
       ConcurrentKafkaListenerContainerFactory<byte[], byte[]> factory =
           new ConcurrentKafkaListenerContainerFactory<>();
       factory.setConsumerFactory(consumerFactory);
+      if (settings.asyncCommits) {
+        factory.getContainerProperties().setSyncCommits(false);
+      }
       return factory;
     }
 
