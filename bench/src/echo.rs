@@ -335,6 +335,16 @@ pub(crate) fn cpu_from_stat(stat: &str) -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 1000 / CLK_TCK))
 }
 
+/// The machine's 1-minute load average (`None` without `/proc`).
+pub(crate) fn load_1m() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// This process's CPU time so far (`None` without `/proc`).
 pub(crate) fn process_cpu() -> Option<Duration> {
     cpu_from_stat(&std::fs::read_to_string("/proc/self/stat").ok()?)
