@@ -74,11 +74,11 @@ type RowSpec = (Variant, Variant, &'static str, Option<(f64, u32)>);
 /// The ratio rows: the targets of issue 17, then issue 7's, then context.
 pub(crate) fn ratio_rows(rounds: &[Round], ko: Option<&KeyOrdered>) -> Vec<RatioRow> {
     use Variant::{
-        Avro, AvroBorrowed, CPerformance, Framework, FranzAvro, FranzNoop, Java, KafkajsAvro,
-        KafkajsNoop, Raw, RawDecode, RawSplit, RustStreamAvro, RustStreamNoop, SpringAvro,
-        SpringNoop,
+        Avro, AvroBorrowed, CPerformance, ConfluentJsAvro, ConfluentJsNoop, Framework, FranzAvro,
+        FranzNoop, Java, KafkajsAvro, KafkajsNoop, Raw, RawDecode, RawSplit, RustStreamAvro,
+        RustStreamNoop, SpringAvro, SpringNoop,
     };
-    let spec: [RowSpec; 23] = [
+    let spec: [RowSpec; 25] = [
         (
             Framework,
             RawSplit,
@@ -176,6 +176,18 @@ pub(crate) fn ratio_rows(rounds: &[Round], ko: Option<&KeyOrdered>) -> Vec<Ratio
             KafkajsAvro,
             KafkajsNoop,
             "cost of decoding in kafkajs",
+            None,
+        ),
+        (
+            Framework,
+            ConfluentJsNoop,
+            "framework no-op vs Confluent's JavaScript client no-op",
+            None,
+        ),
+        (
+            Avro,
+            ConfluentJsAvro,
+            "framework + Avro vs Confluent's JavaScript client + decode",
             None,
         ),
         (
@@ -370,7 +382,9 @@ fn color(v: Variant) -> plotters::style::RGBColor {
         | Variant::Java => charts::CEILING,
         Variant::Framework | Variant::Avro | Variant::AvroBorrowed => charts::OURS,
         Variant::KafkajsNoop | Variant::KafkajsAvro => charts::SEED,
-        Variant::RustStreamNoop
+        Variant::ConfluentJsNoop
+        | Variant::ConfluentJsAvro
+        | Variant::RustStreamNoop
         | Variant::RustStreamAvro
         | Variant::FranzNoop
         | Variant::FranzAvro
@@ -473,6 +487,8 @@ fn short_name(v: Variant) -> &'static str {
         Variant::Avro => "ours Avro<T>",
         Variant::KafkajsNoop => "kafkajs",
         Variant::KafkajsAvro => "kafkajs+decode",
+        Variant::ConfluentJsNoop => "Confluent JS",
+        Variant::ConfluentJsAvro => "Confl. JS+dec.",
         Variant::Java => "Java",
         Variant::RustStreamNoop => "RustStream",
         Variant::RustStreamAvro => "RustStr.+Avro",
@@ -505,8 +521,8 @@ pub(crate) fn section(r: &Report<'_>, x: &Extras<'_>) -> String {
     let mut out = String::new();
     out.push_str(
         "## Side by side: our framework against raw librdkafka, librdkafka's C consumer, \
-         franz-go, Spring Kafka, Kafka's Java client, RustStream and the seed's kafkajs stack \
-         (issues 7 and 17)\n\n",
+         franz-go, Spring Kafka, Kafka's Java client, RustStream, Confluent's JavaScript client \
+         and the seed's kafkajs stack (issues 7 and 17)\n\n",
     );
     out.push_str(
         "Every variant reads the same topic in the same run, each with its own fresh consumer \
@@ -567,6 +583,21 @@ pub(crate) fn section(r: &Report<'_>, x: &Extras<'_>) -> String {
          Σ payload lengths and (c2)'s Σ decoded `watched_seconds` equal the topic's\n",
     );
     out.push_str(
+        "- (j1) Confluent's JavaScript client (`@confluentinc/kafka-javascript`: librdkafka \
+         under a Node addon, built from the sources in its npm tarball by \
+         `tests/interop/setup.sh`) through the KafkaJS-compatible promisified API its docs \
+         recommend for new code, `eachBatch` (batches of up to 32 records taken from \
+         librdkafka's queue, `js.consumer.max.batch.size` at its default), no-op summing \
+         payload lengths; (j2) the same + `await registry.decode(message.value)` of \
+         `@kafkajs/confluent-schema-registry` per record, as (c2). `fromBeginning: true`, \
+         `partitionsConsumedConcurrently: 1`, autoCommit at the client's default (on, every \
+         5 s), the librdkafka tuning below, the client's defaults otherwise. A Node child \
+         process (`tests/interop/node/bench_consume_confluent.js`) with its own group reports \
+         its own count and time as JSON; its clock starts at its first message (join \
+         excluded). Checked: (j1)'s Σ payload lengths and (j2)'s Σ decoded `watched_seconds` \
+         equal the topic's\n",
+    );
+    out.push_str(
         "- (d) Kafka's Java consumer through `kafka-consumer-perf-test` \
          (`org.apache.kafka.tools.ConsumerPerformance`, `byte[]` records, no deserialization, \
          `poll(100 ms)` loop) with the JVM options of Kafka's own \
@@ -597,9 +628,10 @@ pub(crate) fn section(r: &Report<'_>, x: &Extras<'_>) -> String {
     );
     let _ = writeln!(
         out,
-        "- librdkafka-based variants (a, a′, a″, a0, b1, b2, b3, e, e2) get {}, see the sections below (the \
-         RustStream peer as properties of its subscription, `KafkaTopic::config`); kafkajs and \
-         Java, franz-go and Spring run with their own defaults, as their users run them",
+        "- librdkafka-based variants (a, a′, a″, a0, b1, b2, b3, e, e2, j1, j2) get {}, see the sections \
+         below (the RustStream peer as properties of its subscription, `KafkaTopic::config`; \
+         Confluent's JavaScript client as top-level properties of its consumer config); kafkajs \
+         and Java, franz-go and Spring run with their own defaults, as their users run them",
         crate::tuning::describe(r.tuning)
     );
     let _ = writeln!(
@@ -607,8 +639,8 @@ pub(crate) fn section(r: &Report<'_>, x: &Extras<'_>) -> String {
         "- Method: {}{} measured round{}; the variants that read the topic in a second or \
          two run back to back in a balanced order (a Williams design: over the rounds each \
          runs in every position, and right after every other one, equally often), so the two \
-         sides of a ratio are measured seconds apart; the slow ones (kafkajs and Spring Kafka, \
-         5–20 s each) run only in the first {} rounds, before the others in odd rounds and after them in even ones \
+         sides of a ratio are measured seconds apart; the slow ones (kafkajs, Confluent's \
+         JavaScript client and Spring Kafka, 5–60 s each) run only in the first {} rounds, before the others in odd rounds and after them in even ones \
          (round 1: {}). A ratio is the median of its per-round ratios over the rounds both \
          sides ran in, with a 95 % percentile-bootstrap interval (4 000 resamples); a target is \
          met only when the whole interval clears it, missed when the whole interval falls \
@@ -693,10 +725,19 @@ mod tests {
     }
 
     /// 11 rounds; per round: a′ = 1 000 000 ± 2 %, b1 = 0.97 of it (±0.4 %), b2 = 0.95 of
-    /// a″ ± 8 % (noisy), f1 = 1.25 × b1 (b1/f1 = 0.8), kafkajs in the first rounds only.
+    /// a″ ± 8 % (noisy), f1 = 1.25 × b1 (b1/f1 = 0.8), kafkajs and Confluent's JavaScript
+    /// client in the first rounds only.
     fn rounds() -> Vec<Round> {
         use Variant::*;
-        let vs = [RawSplit, RawDecode, Framework, Avro, FranzNoop, KafkajsNoop];
+        let vs = [
+            RawSplit,
+            RawDecode,
+            Framework,
+            Avro,
+            FranzNoop,
+            KafkajsNoop,
+            ConfluentJsNoop,
+        ];
         (1..=11)
             .map(|n| {
                 let wobble = ((n * 7919) % 11) as f64 / 10.0 - 0.5; // -0.5 … 0.5
@@ -771,6 +812,12 @@ mod tests {
         let rows = ratio_rows(&rs, None);
         let c1 = rows.iter().find(|r| r.name == "b1/c1").unwrap();
         assert_eq!(c1.rounds, crate::rounds::SLOW_ROUNDS);
+        let j1 = rows.iter().find(|r| r.name == "b1/j1").unwrap();
+        assert_eq!(
+            (j1.rounds, j1.target, j1.verdict()),
+            (crate::rounds::SLOW_ROUNDS, None, None)
+        );
+        assert!(!rows.iter().any(|r| r.name == "b2/j2"), "j2 never ran");
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub(crate) enum Variant {
     /// (c2) kafkajs `eachMessage` + `@kafkajs/confluent-schema-registry` decode (the seed's
     /// stack; a Node child process).
     KafkajsAvro,
+    /// (j1) Confluent's JavaScript client (`@confluentinc/kafka-javascript`, librdkafka
+    /// underneath), KafkaJS-compatible `eachBatch`, no-op (a Node child process).
+    ConfluentJsNoop,
+    /// (j2) the same + `@kafkajs/confluent-schema-registry` decode of every value.
+    ConfluentJsAvro,
     /// (d) Kafka's Java consumer through `kafka-consumer-perf-test` (a JVM child process).
     Java,
     /// (e) RustStream (`ruststream-rdkafka`), a no-op `#[subscriber]` handler (the
@@ -61,6 +66,8 @@ impl Variant {
             Variant::AvroBorrowed => "b3",
             Variant::KafkajsNoop => "c1",
             Variant::KafkajsAvro => "c2",
+            Variant::ConfluentJsNoop => "j1",
+            Variant::ConfluentJsAvro => "j2",
             Variant::Java => "d",
             Variant::RustStreamNoop => "e",
             Variant::RustStreamAvro => "e2",
@@ -83,6 +90,8 @@ impl Variant {
             Variant::AvroBorrowed => "#[consume] AvroRef<T> handler",
             Variant::KafkajsNoop => "kafkajs eachMessage",
             Variant::KafkajsAvro => "kafkajs eachMessage + decode",
+            Variant::ConfluentJsNoop => "Confluent JS eachBatch",
+            Variant::ConfluentJsAvro => "Confluent JS eachBatch + decode",
             Variant::Java => "Java kafka-consumer-perf-test",
             Variant::RustStreamNoop => "RustStream #[subscriber]",
             Variant::RustStreamAvro => "RustStream #[subscriber] + Avro",
@@ -105,6 +114,8 @@ impl Variant {
             Variant::AvroBorrowed => "avro-ref",
             Variant::KafkajsNoop => "kafkajs",
             Variant::KafkajsAvro => "kafkajs-avro",
+            Variant::ConfluentJsNoop => "confluent-js",
+            Variant::ConfluentJsAvro => "confluent-js-avro",
             Variant::Java => "java",
             Variant::RustStreamNoop => "ruststream",
             Variant::RustStreamAvro => "ruststream-avro",
@@ -123,6 +134,8 @@ impl Variant {
             Variant::CPerformance
                 | Variant::KafkajsNoop
                 | Variant::KafkajsAvro
+                | Variant::ConfluentJsNoop
+                | Variant::ConfluentJsAvro
                 | Variant::Java
                 | Variant::RustStreamNoop
                 | Variant::RustStreamAvro

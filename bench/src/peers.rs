@@ -1,10 +1,16 @@
-//! Variants (c1), (c2) and (d): consumers of other stacks, each started as a child process
+//! Variants (c1), (c2), (j1), (j2), (d), (e) and (e2): consumers of other stacks, each started as a child process
 //! with its own fresh group, reporting its own count and time.
 //!
 //! - (c1), (c2): `tests/interop/node/bench_consume.js`, kafkajs `eachMessage` one message at
 //!   a time (no-op, or `registry.decode` of `@kafkajs/confluent-schema-registry`), installed
 //!   by `tests/interop/setup.sh`. It prints one JSON line; its clock starts at its first
 //!   message.
+//! - (j1), (j2): `tests/interop/node/bench_consume_confluent.js`, Confluent's JavaScript client
+//!   (`@confluentinc/kafka-javascript`, librdkafka underneath) through its KafkaJS-compatible
+//!   promisified API, `eachBatch` (no-op, or the same `registry.decode` as (c2)), with the
+//!   librdkafka tuning of the other librdkafka-based variants. Installed and built from source
+//!   by `tests/interop/setup.sh`; it prints the common JSON line ([`parse_peer`]), its clock
+//!   starting at its first message.
 //! - (d): Kafka's `ConsumerPerformance` (`kafka-consumer-perf-test`) from the jars `infra/up`
 //!   installed, run with the JVM options of Kafka's own `kafka-consumer-perf-test.sh`. Its
 //!   `fetch.time.ms` is the time from `KafkaConsumer` creation to the last record minus the
@@ -34,6 +40,21 @@ pub(crate) fn repo_dir() -> PathBuf {
 /// The kafkajs benchmark script.
 pub(crate) fn node_script() -> PathBuf {
     repo_dir().join("tests/interop/node/bench_consume.js")
+}
+
+/// The Confluent JavaScript client's benchmark script.
+pub(crate) fn confluent_js_script() -> PathBuf {
+    repo_dir().join("tests/interop/node/bench_consume_confluent.js")
+}
+
+/// The Confluent JavaScript client's package directory, and the native addon
+/// `tests/interop/setup.sh` builds in it.
+fn confluent_js_package() -> (PathBuf, PathBuf) {
+    let package = node_script()
+        .with_file_name("node_modules")
+        .join("@confluentinc/kafka-javascript");
+    let addon = package.join("build/Release/confluent-kafka-javascript.node");
+    (package, addon)
 }
 
 /// The RustStream peer's manifest (its own workspace and lock file).
@@ -405,6 +426,68 @@ pub(crate) fn parse_node(stdout: &str) -> Result<NodeReport, BoxError> {
     })
 }
 
+/// What the Confluent JavaScript client's script should do.
+#[derive(Debug, Clone)]
+pub(crate) struct ConfluentJsRun<'a> {
+    /// Kafka's bootstrap servers.
+    pub(crate) bootstrap: &'a str,
+    /// Topic to read from the beginning.
+    pub(crate) topic: &'a str,
+    /// Fresh group id.
+    pub(crate) group: &'a str,
+    /// Records to read.
+    pub(crate) count: u64,
+    /// Decode every value through this registry (`None`: no-op).
+    pub(crate) registry: Option<&'a str>,
+    /// librdkafka consumer properties (top-level keys of its consumer config).
+    pub(crate) tuning: &'a [(&'a str, &'a str)],
+}
+
+/// Runs the Confluent JavaScript client's script to completion (blocking: call it from a
+/// blocking thread). Its native addon must have been built (`tests/interop/setup.sh`).
+pub(crate) fn run_confluent_js(r: &ConfluentJsRun<'_>) -> Result<PeerReport, BoxError> {
+    let script = confluent_js_script();
+    let (package, addon) = confluent_js_package();
+    if !addon.is_file() {
+        return Err(format!(
+            "@confluentinc/kafka-javascript is not installed and built in {} ({} is missing; \
+             run tests/interop/setup.sh)",
+            package.display(),
+            addon.display()
+        )
+        .into());
+    }
+    // Generous, as for kafkajs: the whole run at 20 000 msgs/s plus a minute.
+    let timeout_ms = 60_000 + r.count / 20;
+    let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
+    let mut cmd = Command::new(&node);
+    cmd.arg(&script)
+        .args([
+            "--brokers",
+            r.bootstrap,
+            "--topic",
+            r.topic,
+            "--group",
+            r.group,
+        ])
+        .args(["--count", &r.count.to_string()])
+        .args(["--timeout-ms", &timeout_ms.to_string()]);
+    if !r.tuning.is_empty() {
+        let properties: Vec<String> = r.tuning.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        cmd.arg("--properties").arg(properties.join(","));
+    }
+    if let Some(url) = r.registry {
+        cmd.args(["--registry", url]);
+    }
+    run_json_peer(
+        &mut cmd,
+        &format!(
+            "the Confluent JavaScript client's benchmark (`{node} {}`)",
+            script.display()
+        ),
+    )
+}
+
 /// The JVM options Kafka's `bin/kafka-consumer-perf-test.sh` uses (`KAFKA_HEAP_OPTS=-Xmx512M`
 /// and `kafka-run-class.sh`'s default performance options), so (d) runs as Kafka ships it.
 const JVM_OPTS: [&str; 7] = [
@@ -553,8 +636,9 @@ fn utc_seconds(t: &str) -> Option<f64> {
     Some((days * 86_400 + h * 3600 + mi * 60 + sec) as f64 + ms as f64 / 1000.0)
 }
 
-/// The peers' versions, one line: Node, kafkajs, the schema-registry client, the JVM, Kafka's
-/// client jar and RustStream's crates (`?` where unknown).
+/// The peers' versions, one line: Node, kafkajs, Confluent's JavaScript client and its
+/// librdkafka, the schema-registry client, the JVM, Kafka's client jar and RustStream's crates
+/// (`?` where unknown).
 pub(crate) fn versions() -> String {
     let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
     let node_v = Command::new(&node)
@@ -565,13 +649,14 @@ pub(crate) fn versions() -> String {
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "?".to_owned());
     let modules = node_script().with_file_name("node_modules");
-    let package = |name: &str| {
+    let field = |name: &str, key: &str| {
         std::fs::read_to_string(modules.join(name).join("package.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|v| v.get("version").and_then(|v| v.as_str()).map(str::to_owned))
+            .and_then(|v| v.get(key).and_then(|v| v.as_str()).map(str::to_owned))
             .unwrap_or_else(|| "?".to_owned())
     };
+    let package = |name: &str| field(name, "version");
     let java = std::env::var_os("JAVA_HOME").map_or_else(
         || PathBuf::from("java"),
         |h| PathBuf::from(h).join("bin/java"),
@@ -601,9 +686,12 @@ pub(crate) fn versions() -> String {
         })
         .unwrap_or_else(|| "?".to_owned());
     format!(
-        "Node {node_v}, kafkajs {}, @kafkajs/confluent-schema-registry {}; {java_v} (`java -version`), \
+        "Node {node_v}, kafkajs {}, @confluentinc/kafka-javascript {} (librdkafka {}, built from \
+         source), @kafkajs/confluent-schema-registry {}; {java_v} (`java -version`), \
          Kafka clients {clients}; {}",
         package("kafkajs"),
+        package("@confluentinc/kafka-javascript"),
+        field("@confluentinc/kafka-javascript", "librdkafka"),
         package("@kafkajs/confluent-schema-registry"),
         ruststream_versions(),
     )
@@ -644,6 +732,21 @@ mod tests {
                 "{\"checksum\":1,\"count\":1,\"elapsed_s\":-1,\"join_s\":0,\"timed\":0}"
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn the_confluent_js_peer_is_pinned() {
+        assert!(confluent_js_script().is_file());
+        let package =
+            std::fs::read_to_string(node_script().with_file_name("package.json")).unwrap();
+        let package: serde_json::Value = serde_json::from_str(&package).unwrap();
+        let pinned = package["dependencies"]["@confluentinc/kafka-javascript"]
+            .as_str()
+            .unwrap();
+        assert!(
+            pinned.starts_with(|c: char| c.is_ascii_digit()),
+            "an exact version, not a range: {pinned}"
         );
     }
 

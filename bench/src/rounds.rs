@@ -8,13 +8,13 @@ use consume_runtime::SchemaRegistry;
 use crate::cpu::{self, Runs};
 use crate::measure::{Measurement, STALL_TIMEOUT, Variant};
 use crate::other_stacks::{self, Stack, StackRun};
-use crate::peers::{self, NodeRun, RustStreamRun};
+use crate::peers::{self, ConfluentJsRun, NodeRun, RustStreamRun};
 use crate::report::thousands;
 use crate::stats::{Round, balanced_order};
 use crate::{BoxError, c_performance, framework, handlers, lecture, raw};
 
 /// Every variant, in table order.
-pub(crate) const ALL_VARIANTS: [Variant; 16] = [
+pub(crate) const ALL_VARIANTS: [Variant; 18] = [
     Variant::Raw,
     Variant::RawSplit,
     Variant::RawDecode,
@@ -24,6 +24,8 @@ pub(crate) const ALL_VARIANTS: [Variant; 16] = [
     Variant::AvroBorrowed,
     Variant::KafkajsNoop,
     Variant::KafkajsAvro,
+    Variant::ConfluentJsNoop,
+    Variant::ConfluentJsAvro,
     Variant::Java,
     Variant::RustStreamNoop,
     Variant::RustStreamAvro,
@@ -73,12 +75,17 @@ pub(crate) struct Target {
     pub(crate) c_performance: Option<std::path::PathBuf>,
 }
 
-/// Whether `v` takes many seconds per run (kafkajs, Spring Kafka: 5–20 s for 2 million
-/// records, plus the JVM's start and Spring's context).
+/// Whether `v` takes many seconds per run (kafkajs, Confluent's JavaScript client, Spring
+/// Kafka: 5–60 s for 2 million records, plus the JVM's start and Spring's context).
 fn is_slow(v: Variant) -> bool {
     matches!(
         v,
-        Variant::KafkajsNoop | Variant::KafkajsAvro | Variant::SpringNoop | Variant::SpringAvro
+        Variant::KafkajsNoop
+            | Variant::KafkajsAvro
+            | Variant::ConfluentJsNoop
+            | Variant::ConfluentJsAvro
+            | Variant::SpringNoop
+            | Variant::SpringAvro
     )
 }
 
@@ -117,12 +124,13 @@ pub(crate) async fn run_all(
     rounds: usize,
     warmup: bool,
 ) -> Result<Vec<Round>, BoxError> {
-    // Σ watched_seconds over the topic: what (c2) and (e2) must report after decoding every
-    // record.
+    // Σ watched_seconds over the topic: what (a″), (c2), (j2), (e2), (f2) and (s2) must
+    // report after decoding every record.
     let watched_sum: u64 = if target.variants.iter().any(|v| {
         matches!(
             v,
             Variant::KafkajsAvro
+                | Variant::ConfluentJsAvro
                 | Variant::RustStreamAvro
                 | Variant::RawDecode
                 | Variant::FranzAvro
@@ -277,6 +285,25 @@ async fn run_variant(
             check_checksum(v, label, decode, r.checksum, count, watched_sum)?;
             r.measurement
         }
+        Variant::ConfluentJsNoop | Variant::ConfluentJsAvro => {
+            let decode = v == Variant::ConfluentJsAvro;
+            let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
+            let (url, count, tuning) = (t.registry_url.clone(), t.expected, t.tuning);
+            let r = tokio::task::spawn_blocking(move || {
+                peers::run_confluent_js(&ConfluentJsRun {
+                    bootstrap: &bootstrap,
+                    topic: &topic,
+                    group: &g,
+                    count,
+                    registry: decode.then_some(url.as_str()),
+                    tuning,
+                })
+            })
+            .await??;
+            check_checksum(v, label, decode, r.checksum, count, watched_sum)?;
+            extra = format!("  (join {} ms excluded)", r.join.as_millis());
+            r.measurement
+        }
         Variant::Java => {
             let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
             let count = t.expected;
@@ -357,8 +384,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn orders_balance_the_fast_variants_and_run_kafkajs_in_the_first_rounds() {
-        use Variant::{KafkajsAvro as C2, KafkajsNoop as C1};
+    fn orders_balance_the_fast_variants_and_run_the_slow_peers_in_the_first_rounds() {
+        use Variant::{
+            ConfluentJsAvro as J2, ConfluentJsNoop as J1, KafkajsAvro as C2, KafkajsNoop as C1,
+        };
         let v = ALL_VARIANTS;
         let fast: Vec<Variant> = v.iter().copied().filter(|x| !is_slow(*x)).collect();
         // 12 fast variants: every one in every position once over 12 rounds.
@@ -377,8 +406,11 @@ mod tests {
                 } else {
                     assert_eq!(&o[o.len() - 2..], [C2, C1], "round {n}");
                 }
+                assert!(o.contains(&J1) && o.contains(&J2), "round {n}");
             } else {
-                assert!(!o.contains(&C1) && !o.contains(&C2), "round {n}");
+                for slow in [C1, C2, J1, J2] {
+                    assert!(!o.contains(&slow), "round {n}");
+                }
             }
         }
         assert_eq!(first.len(), fast.len(), "each fast variant opens one round");

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the interop peers' dependencies; idempotent and non-interactive.
-#   node/:   npm ci            when node_modules is missing or older than package.json / package-lock.json
+#   node/:   npm ci            when node_modules is missing or older than package.json / package-lock.json,
+#            then builds @confluentinc/kafka-javascript's native addon and its bundled librdkafka from source
+#            (the benchmark's j1/j2 peer; about 5 minutes on 2 cores, only when node_modules was reinstalled)
 #   python/: venv + pip -r     when .venv is missing or older than requirements.txt
 # A stamp file inside node_modules/ and .venv/ is written only after a successful install, so an
 # interrupted run is redone next time. Concurrent runs are serialized (flock on this script).
@@ -43,9 +45,24 @@ if stale "$node_stamp" "$node_dir/package.json" "$node_dir/package-lock.json"; t
   command -v node >/dev/null || die "node not found on PATH (needed for tests/interop/node)"
   command -v npm >/dev/null || die "npm not found on PATH (needed for tests/interop/node)"
   [[ -f $node_dir/package-lock.json ]] || die "tests/interop/node/package-lock.json is missing"
-  # --ignore-scripts: no dependency needs an install script (all pure JS).
+  # --ignore-scripts: the only dependency with an install script is @confluentinc/kafka-javascript (below).
   run "npm ci in tests/interop/node" \
     npm ci --prefix "$node_dir" --ignore-scripts --no-audit --no-fund --loglevel=error
+  # @confluentinc/kafka-javascript (the benchmark's j1/j2 peer) is a native addon over librdkafka. Its install
+  # script fetches a prebuilt binary from GitHub's release downloads, else builds from the librdkafka sources in its
+  # npm tarball with options that make librdkafka's configure download OpenSSL, zstd, curl, … as well. Build it
+  # from source here, every time (the same build everywhere, no download besides npm's): librdkafka linked
+  # dynamically (CKJS_LINKING=dynamic; build/deps/librdkafka.so, found through the addon's rpath) against the
+  # system's OpenSSL and zlib. Needs make, a C/C++ compiler and python3 (node-gyp); Node's headers from the Node
+  # installation when it has them (else node-gyp downloads them).
+  node_prefix=$(node -p 'require("path").resolve(process.execPath, "../..")')
+  nodedir=()
+  [[ -f $node_prefix/include/node/node_version.h ]] && nodedir=("npm_config_nodedir=$node_prefix")
+  run "building @confluentinc/kafka-javascript from source in tests/interop/node" \
+    env CKJS_LINKING=dynamic npm_config_build_from_source=true "${nodedir[@]}" \
+    npm rebuild @confluentinc/kafka-javascript --prefix "$node_dir" --foreground-scripts --no-audit --no-fund
+  run "loading @confluentinc/kafka-javascript" \
+    node -e 'require(process.argv[1])' "$node_dir/node_modules/@confluentinc/kafka-javascript"
   touch "$node_stamp"
   node_state="node deps installed ($(node --version))"
 fi
