@@ -43,6 +43,11 @@ FLAGS:
   --scaling                instead: the scaling runs (1/4/16 partitions, two processes in one
                            group, memory and threads at 1/10/50 handlers against Java's
                            client, peak RSS under a backlog); writes the scaling section
+  --only <TAGS>            instead: only these side-by-side variants (comma-separated tags:
+                           raw, raw-split, raw-decode, c-performance, framework, avro,
+                           avro-ref, franz, …; see `Variant::tag`), with their per-round
+                           rates and CPU on stderr; no decode, no report, writes nothing
+                           (for profiling one variant: `perf record -- … --only avro`)
   --smoke                  tiny run (20000 messages, 1 round, no warm-up, 10000 records x 2)
                            that fails unless every variant reads every message (and, with
                            --all, draws the charts into a temporary dir); never writes
@@ -102,6 +107,8 @@ pub(crate) struct Args {
     pub(crate) no_peers: bool,
     /// Where to write the charts.
     pub(crate) charts: Option<PathBuf>,
+    /// `--only`: run just these variants (by tag) and report nothing but their rounds.
+    pub(crate) only: Vec<String>,
 }
 
 /// The result of parsing.
@@ -129,6 +136,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     let mut all = false;
     let mut no_peers = false;
     let mut charts = None;
+    let mut only = Vec::new();
     let mut it = argv.into_iter();
     while let Some(flag) = it.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -149,6 +157,16 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
             "--decode" => decode_only = true,
             "--all" => all = true,
             "--no-peers" => no_peers = true,
+            "--only" => {
+                only = value("variant tags")?
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                if only.is_empty() {
+                    return Err("--only needs at least one variant tag".to_owned());
+                }
+            }
             "--charts" => charts = Some(PathBuf::from(value("a directory")?)),
             "--librdkafka-defaults" => librdkafka_defaults = true,
             "--messages" => messages = Some(number::<u64>(&name, &value("a number")?)?),
@@ -167,6 +185,11 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     }
     if all && (key_ordered || scaling) {
         return Err("--all already includes --key-ordered and --scaling".to_owned());
+    }
+    if !only.is_empty()
+        && (all || key_ordered || scaling || decode_only || write_markdown.is_some())
+    {
+        return Err("--only runs just the named side-by-side variants: drop --all, --key-ordered, --scaling, --decode and --write-markdown".to_owned());
     }
     if key_ordered && scaling {
         return Err("run --key-ordered and --scaling one at a time (or --all)".to_owned());
@@ -190,6 +213,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
         all,
         no_peers,
         charts,
+        only,
         warmup: !smoke,
         topic,
         write_markdown,
@@ -251,6 +275,16 @@ mod tests {
         assert!(run(&["--scaling"]).unwrap().scaling);
         assert!(run(&["--all", "--scaling"]).is_err());
         assert!(run(&["--key-ordered", "--scaling"]).is_err());
+        assert!(a.only.is_empty());
+    }
+
+    #[test]
+    fn only_names_variants_and_excludes_the_rest() {
+        let a = run(&["--only", "avro, raw-decode"]).unwrap();
+        assert_eq!(a.only, ["avro", "raw-decode"]);
+        assert!(run(&["--only", ","]).is_err());
+        assert!(run(&["--only", "avro", "--all"]).is_err());
+        assert!(run(&["--only=avro", "--write-markdown", "B.md"]).is_err());
     }
 
     #[test]

@@ -103,6 +103,25 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The variants named by `--only` (tags as in [`Variant::tag`]), in table order.
+fn only_variants(tags: &[String]) -> Result<Vec<Variant>, BoxError> {
+    for t in tags {
+        if !rounds::ALL_VARIANTS.iter().any(|v| v.tag() == t) {
+            let known: Vec<&str> = rounds::ALL_VARIANTS.iter().map(|v| v.tag()).collect();
+            return Err(format!(
+                "--only: unknown variant `{t}` (known: {})",
+                known.join(", ")
+            )
+            .into());
+        }
+    }
+    Ok(rounds::ALL_VARIANTS
+        .iter()
+        .copied()
+        .filter(|v| tags.iter().any(|t| t == v.tag()))
+        .collect())
+}
+
 /// Logs (the runtime's and librdkafka's) to stderr; `RUST_LOG`, default `warn`.
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -142,6 +161,8 @@ async fn run(args: &Args) -> Result<(), BoxError> {
     let registry = registry::client()?;
     let variants = if args.scaling {
         Vec::new()
+    } else if !args.only.is_empty() {
+        only_variants(&args.only)?
     } else if args.no_peers {
         rounds::RUST_VARIANTS.to_vec()
     } else {
@@ -254,6 +275,14 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         eprintln!("warning: could not delete topic `{topic}`: {e}");
     }
     let rounds = measured?;
+    if !args.only.is_empty() {
+        // A profiling run: the per-variant lines above are its whole output.
+        eprintln!(
+            "done in {:.0} s (--only: nothing written)",
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
 
     eprintln!(
         "decode micro-benchmark: {} distinct records, {} rounds…",

@@ -70,7 +70,7 @@ where
                     // after it is stored.
                     Settled::Interrupted => stopping = true,
                 }
-                if p.control.stop_token().is_cancelled() {
+                if p.control.stop_requested() {
                     stopping = true;
                 }
                 if let Some(h) = lane {

@@ -137,7 +137,7 @@ impl Partition {
         loop {
             let got = self
                 .queue
-                .recv(self.control.stop_token(), || cur.stored.flush())
+                .recv(&self.control, || cur.stored.flush())
                 .await?;
             match got {
                 Ok(m) => {

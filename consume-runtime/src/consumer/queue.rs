@@ -12,9 +12,9 @@ use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::error::KafkaResult;
 use rdkafka::message::BorrowedMessage;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use super::context::RuntimeContext;
+use super::control::WorkerControl;
 
 pub(crate) struct AsyncPartitionQueue {
     queue: PartitionQueue<RuntimeContext>,
@@ -34,11 +34,11 @@ impl AsyncPartitionQueue {
         self.queue.poll(Duration::ZERO)
     }
 
-    /// The next message, or `None` once `stop` is cancelled. `on_idle` runs each time the
-    /// queue is found empty, before waiting.
+    /// The next message, or `None` once the worker is asked to stop. `on_idle` runs each
+    /// time the queue is found empty, before waiting.
     pub(crate) async fn recv(
         &self,
-        stop: &CancellationToken,
+        control: &WorkerControl,
         mut on_idle: impl FnMut(),
     ) -> Option<KafkaResult<BorrowedMessage<'_>>> {
         // Counts against tokio's cooperative budget: a worker whose queue never runs dry and
@@ -46,7 +46,7 @@ impl AsyncPartitionQueue {
         // other partitions' workers and every other task on the runtime.
         tokio::task::consume_budget().await;
         loop {
-            if stop.is_cancelled() {
+            if control.stop_requested() {
                 return None;
             }
             if let Some(m) = self.queue.poll(Duration::ZERO) {
@@ -55,7 +55,7 @@ impl AsyncPartitionQueue {
             on_idle();
             tokio::select! {
                 biased;
-                _ = stop.cancelled() => return None,
+                _ = control.stop_token().cancelled() => return None,
                 _ = self.notify.notified() => {}
             }
         }
