@@ -20,9 +20,9 @@ FLAGS:
   --no-peers               only the in-process variants (a, b1, b2): no kafkajs (c1, c2), no
                            Java (d), no RustStream (e, e2), no peers in the key-ordered run
   --charts <DIR>           write the PNG charts there (with --smoke --all: a temporary dir)
-  --messages <N>           messages to produce and read per variant and round (default 2000000)
-  --rounds <R>             measured rounds after the warm-up round (default 11; kafkajs and
-                           Spring Kafka run in the first 3 only)
+  --messages <N>           messages to produce and read per variant and round (default 1000000)
+  --rounds <R>             measured rounds after the warm-up round (default 11; the slow peers --
+                           kafkajs, Confluent's JS client, Spring Kafka -- in the first 2 only)
   --topic <NAME>           topic to use (default: bench-<millis>, created and deleted by the run);
                            an existing topic is reused if it holds exactly N messages framed
                            with the schema id the registry has under <topic>-value
@@ -48,6 +48,7 @@ FLAGS:
                            avro-ref, franz, …; see `Variant::tag`), with their per-round
                            rates and CPU on stderr; no decode, no report, writes nothing
                            (for profiling one variant: `perf record -- … --only avro`)
+  --partitions <N>         with --only: the topic's partitions (default 4)
   --smoke                  tiny run (20000 messages, 1 round, no warm-up, 10000 records x 2)
                            that fails unless every variant reads every message (and, with
                            --all, draws the charts into a temporary dir); never writes
@@ -64,7 +65,7 @@ ENVIRONMENT:
   BENCH_FONT               a .ttf for the charts' text (default: DejaVu/Liberation Sans)
   BENCH_COMMAND            the command shown in the markdown (bench/run sets it)";
 
-const DEFAULT_MESSAGES: u64 = 2_000_000;
+const DEFAULT_MESSAGES: u64 = 1_000_000;
 const DEFAULT_ROUNDS: usize = 11;
 const SMOKE_MESSAGES: u64 = 20_000;
 const DEFAULT_DECODE_ITERATIONS: u64 = 100_000;
@@ -109,6 +110,8 @@ pub(crate) struct Args {
     pub(crate) charts: Option<PathBuf>,
     /// `--only`: run just these variants (by tag) and report nothing but their rounds.
     pub(crate) only: Vec<String>,
+    /// `--partitions` (with `--only`): partitions of the topic it creates.
+    pub(crate) partitions: Option<i32>,
 }
 
 /// The result of parsing.
@@ -137,6 +140,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     let mut no_peers = false;
     let mut charts = None;
     let mut only = Vec::new();
+    let mut partitions = None;
     let mut it = argv.into_iter();
     while let Some(flag) = it.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -167,6 +171,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
                     return Err("--only needs at least one variant tag".to_owned());
                 }
             }
+            "--partitions" => partitions = Some(number::<i32>(&name, &value("a number")?)?),
             "--charts" => charts = Some(PathBuf::from(value("a directory")?)),
             "--librdkafka-defaults" => librdkafka_defaults = true,
             "--messages" => messages = Some(number::<u64>(&name, &value("a number")?)?),
@@ -191,6 +196,12 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
     {
         return Err("--only runs just the named side-by-side variants: drop --all, --key-ordered, --scaling, --decode and --write-markdown".to_owned());
     }
+    if partitions.is_some() && only.is_empty() {
+        return Err("--partitions goes with --only".to_owned());
+    }
+    if partitions.is_some_and(|p| p < 1) {
+        return Err("--partitions must be at least 1".to_owned());
+    }
     if key_ordered && scaling {
         return Err("run --key-ordered and --scaling one at a time (or --all)".to_owned());
     }
@@ -214,6 +225,7 @@ pub(crate) fn parse(argv: impl IntoIterator<Item = String>) -> Result<Parsed, St
         no_peers,
         charts,
         only,
+        partitions,
         warmup: !smoke,
         topic,
         write_markdown,
@@ -265,7 +277,7 @@ mod tests {
         let a = run(&[]).unwrap();
         assert_eq!(
             (a.messages, a.rounds, a.warmup, a.smoke),
-            (2_000_000, 11, true, false)
+            (1_000_000, 11, true, false)
         );
         assert!(a.topic.is_none() && a.write_markdown.is_none() && !a.librdkafka_defaults);
         assert!(!a.all && !a.no_peers && a.charts.is_none());
@@ -285,6 +297,14 @@ mod tests {
         assert!(run(&["--only", ","]).is_err());
         assert!(run(&["--only", "avro", "--all"]).is_err());
         assert!(run(&["--only=avro", "--write-markdown", "B.md"]).is_err());
+        assert_eq!(
+            run(&["--only", "raw", "--partitions", "16"])
+                .unwrap()
+                .partitions,
+            Some(16)
+        );
+        assert!(run(&["--partitions", "16"]).is_err());
+        assert!(run(&["--only", "raw", "--partitions", "0"]).is_err());
     }
 
     #[test]

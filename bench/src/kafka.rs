@@ -102,13 +102,9 @@ pub(crate) fn count_messages(bootstrap: &str, topic: &str) -> Result<Option<(i32
     Ok(Some((partitions, total)))
 }
 
-/// Creates `topic` with [`PARTITIONS`] partitions and waits until metadata shows them all.
-/// Returns `false` (creating nothing) if it already exists.
-pub(crate) async fn create_topic(bootstrap: &str, topic: &str) -> Result<bool, BoxError> {
-    create_topic_with(bootstrap, topic, PARTITIONS).await
-}
-
-/// [`create_topic`] with `partitions` partitions.
+/// Creates `topic` with `partitions` partitions (the side-by-side runs: [`PARTITIONS`]) and
+/// waits until metadata shows them all. Returns `false` (creating nothing) if it already
+/// exists.
 pub(crate) async fn create_topic_with(
     bootstrap: &str,
     topic: &str,

@@ -1,20 +1,25 @@
-//! `consume-bench`: how many messages per second the `#[consume]` runtime gets through, with
-//! a no-op handler and with an `Avro<T>` handler, compared with a bare rdkafka poll loop,
-//! kafkajs (the seed's stack, with and without `@kafkajs/confluent-schema-registry`
-//! decoding), Kafka's Java consumer and RustStream (`ruststream-rdkafka`, no-op and Avro), on
-//! one topic of Confluent-framed Avro records produced once; what one Avro decode costs; and
-//! key-ordered concurrency vs sequential.
+//! `consume-bench`: how many records per second, and per CPU second, the `#[consume]` runtime
+//! gets through (no-op, `Avro<T>`, `AvroRef<T>`), against baselines on the same queues
+//! (raw rdkafka: one merged queue, split per-partition queues, split queues with our
+//! decoder; librdkafka's own C `rdkafka_performance`) and the consumers a team would pick
+//! instead (franz-go, Spring Kafka, Kafka's Java client, RustStream, kafkajs, Confluent's
+//! JavaScript client), all on one topic of Confluent-framed Avro records produced once;
+//! what one Avro decode costs against serde_avro_fast and apache-avro; scaling (partitions,
+//! processes, handlers, a backlog); key-ordered concurrency against its bound and Parallel
+//! Consumer (issues 7 and 17).
 //!
 //! ```text
-//! bench/run                                        # the full run (issue 7), ≤ 5 minutes
+//! bench/run                                        # the full run, writes BENCHMARKS.md
 //! cargo run --release -p consume-bench -- --all --smoke   # seconds: the harness still works
-//! cargo run --release -p consume-bench -- --no-peers      # only a, b1, b2
+//! cargo run --release -p consume-bench -- --no-peers      # only the in-process variants
+//! bench/profile avro raw-decode                    # where (b2) spends its CPU against (a″)
 //! ```
 //!
-//! Needs Kafka and the schema registry (`infra/up`), and for the peers kafkajs
-//! (`tests/interop/setup.sh`), Kafka's jars (`infra/up`) and the RustStream peer
-//! (`bench/ruststream-peer`, built by the benchmark itself with cargo; the first build takes
-//! a few minutes). Progress goes to stderr, the markdown result to stdout.
+//! Needs Kafka and the schema registry (`infra/up`); the peers need the Node packages
+//! (`tests/interop/setup.sh`), Kafka's jars (`infra/up`), Go and Maven for franz-go, Spring
+//! Kafka and Parallel Consumer (`bench/*-peer/build.sh`, run by the benchmark; no-ops when
+//! up to date) and the RustStream peer (`bench/ruststream-peer`, built with cargo on first
+//! use). Progress goes to stderr, the markdown result to stdout.
 
 mod args;
 mod avro_report;
@@ -235,7 +240,8 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         .unwrap_or_else(|| format!("bench-{millis}"));
     // Registering first also checks the registry before a topic is created.
     let schema_id = registry::register_value_schema(&registry, &topic).await?;
-    let created = kafka::create_topic(&bootstrap, &topic).await?;
+    let partitions = args.partitions.unwrap_or(kafka::PARTITIONS);
+    let created = kafka::create_topic_with(&bootstrap, &topic, partitions).await?;
     let target = Target {
         bootstrap: bootstrap.clone(),
         topic: topic.clone(),
@@ -245,7 +251,7 @@ async fn run(args: &Args) -> Result<(), BoxError> {
         registry,
         registry_url: registry::url(),
         variants,
-        partitions: kafka::PARTITIONS,
+        partitions,
         c_performance,
     };
     let measured = async {

@@ -48,7 +48,7 @@ pub(crate) const RUST_VARIANTS: [Variant; 7] = [
 
 /// The rounds the slow variants ([`is_slow`]) run in, at most; the fast ones run in every
 /// round.
-pub(crate) const SLOW_ROUNDS: usize = 3;
+pub(crate) const SLOW_ROUNDS: usize = 2;
 
 /// What every run reads.
 #[derive(Clone)]
