@@ -240,7 +240,7 @@ pub(crate) fn java_version() -> String {
 }
 
 /// The text of the first `<tag>…</tag>` in `xml`.
-fn xml_value(xml: &str, tag: &str) -> Option<String> {
+pub(crate) fn xml_value(xml: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
     let start = xml.find(&open)? + open.len();
     let end = start + xml[start..].find(&format!("</{tag}>"))?;

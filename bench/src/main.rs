@@ -307,7 +307,8 @@ async fn run(args: &Args) -> Result<(), BoxError> {
 
     let ko = if args.all {
         eprintln!("key-ordered run…");
-        // Three rounds (one in a smoke run), whatever --rounds says for the throughput rounds.
+        // Its own rounds (`key_ordered::ROUNDS`; one in a smoke run), whatever --rounds says for
+        // the throughput rounds.
         Some(key_ordered::run(None, args.smoke, !args.no_peers, &command_line()).await?)
     } else {
         None
@@ -393,7 +394,7 @@ async fn run(args: &Args) -> Result<(), BoxError> {
             if args.no_peers {
                 ""
             } else {
-                " (kafkajs and RustStream with the expected checksums)"
+                " (each peer with its expected checksum)"
             },
             if args.all {
                 ", the key-ordered run kept every key in order and the charts were drawn"

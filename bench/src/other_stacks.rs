@@ -64,6 +64,37 @@ pub(crate) fn build(stack: Stack) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// The peers' library versions as their build files pin them: franz-go and hamba/avro from
+/// `bench/franz-peer/go.mod`, Spring for Apache Kafka and Apache Avro from
+/// `bench/spring-peer/pom.xml` (`?` where a file or entry is missing).
+pub(crate) fn versions() -> String {
+    let dir = |s: Stack| repo_dir().join("bench").join(s.dir());
+    let go_mod = std::fs::read_to_string(dir(Stack::Franz).join("go.mod")).unwrap_or_default();
+    let pom = std::fs::read_to_string(dir(Stack::Spring).join("pom.xml")).unwrap_or_default();
+    let pom_value =
+        |tag: &str| crate::ko_peers::xml_value(&pom, tag).unwrap_or_else(|| "?".to_owned());
+    format!(
+        "franz-go {}, hamba/avro {} (`bench/franz-peer/go.mod`); Spring for Apache Kafka {}, \
+         Apache Avro {} (`bench/spring-peer/pom.xml`)",
+        go_module_version(&go_mod, "github.com/twmb/franz-go"),
+        go_module_version(&go_mod, "github.com/hamba/avro/v2"),
+        pom_value("spring-kafka.version"),
+        pom_value("avro.version"),
+    )
+}
+
+/// The version `go.mod` requires for `module` (`?` if it does not).
+fn go_module_version(go_mod: &str, module: &str) -> String {
+    go_mod
+        .lines()
+        .map(|l| l.trim().trim_start_matches("require").trim())
+        .find_map(|l| {
+            let (name, rest) = l.split_once(char::is_whitespace)?;
+            (name == module).then(|| rest.split_whitespace().next().map(str::to_owned))?
+        })
+        .unwrap_or_else(|| "?".to_owned())
+}
+
 /// Where the build put it.
 fn built(stack: Stack) -> PathBuf {
     repo_dir().join("target").join(stack.dir())
@@ -117,4 +148,22 @@ pub(crate) fn run(stack: Stack, r: &StackRun<'_>) -> Result<PeerReport, BoxError
         cmd.args(["--registry", url]);
     }
     peers::run_json_peer(&mut cmd, stack.who())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_come_from_the_build_files() {
+        let go_mod = "module m\n\nrequire (\n\tgithub.com/hamba/avro/v2 v2.31.0\n\tgithub.com/twmb/franz-go v1.22.3\n)\nrequire github.com/x/y v0.1.0 // indirect\n";
+        assert_eq!(
+            go_module_version(go_mod, "github.com/twmb/franz-go"),
+            "v1.22.3"
+        );
+        assert_eq!(go_module_version(go_mod, "github.com/x/y"), "v0.1.0");
+        assert_eq!(go_module_version(go_mod, "github.com/twmb/franz"), "?");
+        let v = versions();
+        assert!(!v.contains('?'), "{v}");
+    }
 }

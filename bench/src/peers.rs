@@ -688,11 +688,12 @@ pub(crate) fn versions() -> String {
     format!(
         "Node {node_v}, kafkajs {}, @confluentinc/kafka-javascript {} (librdkafka {}, built from \
          source), @kafkajs/confluent-schema-registry {}; {java_v} (`java -version`), \
-         Kafka clients {clients}; {}",
+         Kafka clients {clients}; {}; {}",
         package("kafkajs"),
         package("@confluentinc/kafka-javascript"),
         field("@confluentinc/kafka-javascript", "librdkafka"),
         package("@kafkajs/confluent-schema-registry"),
+        crate::other_stacks::versions(),
         ruststream_versions(),
     )
 }
