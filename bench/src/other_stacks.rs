@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::BoxError;
-use crate::peers::{self, PeerReport, repo_dir};
+use crate::peers::{self, PeerReport, PeerRun, repo_dir};
 
 /// Which other stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,23 +100,8 @@ fn built(stack: Stack) -> PathBuf {
     repo_dir().join("target").join(stack.dir())
 }
 
-/// What a run reads.
-#[derive(Debug, Clone)]
-pub(crate) struct StackRun<'a> {
-    /// Kafka's bootstrap servers.
-    pub(crate) bootstrap: &'a str,
-    /// Topic to read from the beginning.
-    pub(crate) topic: &'a str,
-    /// Fresh group id.
-    pub(crate) group: &'a str,
-    /// Records to read.
-    pub(crate) count: u64,
-    /// Decode every value as Avro with this registry (`None`: no-op).
-    pub(crate) registry: Option<&'a str>,
-}
-
 /// Runs the peer of `stack` to completion (blocking). It must have been built ([`build`]).
-pub(crate) fn run(stack: Stack, r: &StackRun<'_>) -> Result<PeerReport, BoxError> {
+pub(crate) fn run(stack: Stack, r: &PeerRun<'_>) -> Result<PeerReport, BoxError> {
     let dir = built(stack);
     let mut cmd = match stack {
         Stack::Franz => Command::new(dir.join("franz-peer")),

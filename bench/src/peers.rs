@@ -139,9 +139,10 @@ fn set_by_cargo_for_the_crate(name: &str) -> bool {
         )
 }
 
-/// What the RustStream peer should do.
+/// What a side-by-side peer process reads (RustStream, Confluent's JavaScript client,
+/// franz-go, Spring Kafka): the topic from the beginning with a fresh group.
 #[derive(Debug, Clone)]
-pub(crate) struct RustStreamRun<'a> {
+pub(crate) struct PeerRun<'a> {
     /// Kafka's bootstrap servers.
     pub(crate) bootstrap: &'a str,
     /// Topic to read from the beginning.
@@ -152,7 +153,8 @@ pub(crate) struct RustStreamRun<'a> {
     pub(crate) count: u64,
     /// Decode every value as Avro with this registry (`None`: no-op).
     pub(crate) registry: Option<&'a str>,
-    /// librdkafka consumer properties for its subscription.
+    /// librdkafka consumer properties, for the peers built on librdkafka (RustStream, the
+    /// Confluent JavaScript client); the others run with their clients' defaults.
     pub(crate) tuning: &'a [(&'a str, &'a str)],
 }
 
@@ -169,7 +171,7 @@ pub(crate) struct PeerReport {
 
 /// Runs the RustStream peer to completion (blocking: call it from a blocking thread). It must
 /// have been built ([`build_ruststream`]).
-pub(crate) fn run_ruststream(r: &RustStreamRun<'_>) -> Result<PeerReport, BoxError> {
+pub(crate) fn run_ruststream(r: &PeerRun<'_>) -> Result<PeerReport, BoxError> {
     let binary = ruststream_binary();
     if !binary.is_file() {
         return Err(format!(
@@ -426,26 +428,9 @@ pub(crate) fn parse_node(stdout: &str) -> Result<NodeReport, BoxError> {
     })
 }
 
-/// What the Confluent JavaScript client's script should do.
-#[derive(Debug, Clone)]
-pub(crate) struct ConfluentJsRun<'a> {
-    /// Kafka's bootstrap servers.
-    pub(crate) bootstrap: &'a str,
-    /// Topic to read from the beginning.
-    pub(crate) topic: &'a str,
-    /// Fresh group id.
-    pub(crate) group: &'a str,
-    /// Records to read.
-    pub(crate) count: u64,
-    /// Decode every value through this registry (`None`: no-op).
-    pub(crate) registry: Option<&'a str>,
-    /// librdkafka consumer properties (top-level keys of its consumer config).
-    pub(crate) tuning: &'a [(&'a str, &'a str)],
-}
-
 /// Runs the Confluent JavaScript client's script to completion (blocking: call it from a
 /// blocking thread). Its native addon must have been built (`tests/interop/setup.sh`).
-pub(crate) fn run_confluent_js(r: &ConfluentJsRun<'_>) -> Result<PeerReport, BoxError> {
+pub(crate) fn run_confluent_js(r: &PeerRun<'_>) -> Result<PeerReport, BoxError> {
     let script = confluent_js_script();
     let (package, addon) = confluent_js_package();
     if !addon.is_file() {

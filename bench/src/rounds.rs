@@ -7,8 +7,8 @@ use consume_runtime::SchemaRegistry;
 
 use crate::cpu::{self, Runs};
 use crate::measure::{Measurement, STALL_TIMEOUT, Variant};
-use crate::other_stacks::{self, Stack, StackRun};
-use crate::peers::{self, ConfluentJsRun, NodeRun, RustStreamRun};
+use crate::other_stacks::{self, Stack};
+use crate::peers::{self, NodeRun, PeerReport, PeerRun};
 use crate::report::thousands;
 use crate::stats::{Round, balanced_order};
 use crate::{BoxError, c_performance, framework, handlers, lecture, raw};
@@ -166,6 +166,27 @@ pub(crate) async fn run_all(
     Ok(out)
 }
 
+/// Runs a peer process (`run`, blocking) on a blocking thread, reading `t`'s topic with
+/// `group`, decoding through the registry if `decode`.
+async fn peer<F>(t: &Target, group: &str, decode: bool, run: F) -> Result<PeerReport, BoxError>
+where
+    F: FnOnce(&PeerRun<'_>) -> Result<PeerReport, BoxError> + Send + 'static,
+{
+    let (bootstrap, topic, group) = (t.bootstrap.clone(), t.topic.clone(), group.to_owned());
+    let (url, count, tuning) = (t.registry_url.clone(), t.expected, t.tuning);
+    tokio::task::spawn_blocking(move || {
+        run(&PeerRun {
+            bootstrap: &bootstrap,
+            topic: &topic,
+            group: &group,
+            count,
+            registry: decode.then_some(url.as_str()),
+            tuning,
+        })
+    })
+    .await?
+}
+
 /// One variant, once, with its own fresh group.
 async fn run_variant(
     t: &Target,
@@ -221,48 +242,35 @@ async fn run_variant(
         Variant::Framework => framework::run(t, handlers::NOOP, &group).await?,
         Variant::Avro => framework::run(t, handlers::AVRO, &group).await?,
         Variant::AvroBorrowed => framework::run(t, handlers::AVRO_REF, &group).await?,
-        Variant::FranzNoop | Variant::FranzAvro | Variant::SpringNoop | Variant::SpringAvro => {
-            let decode = matches!(v, Variant::FranzAvro | Variant::SpringAvro);
-            let stack = if matches!(v, Variant::FranzNoop | Variant::FranzAvro) {
-                Stack::Franz
-            } else {
-                Stack::Spring
+        Variant::FranzNoop
+        | Variant::FranzAvro
+        | Variant::SpringNoop
+        | Variant::SpringAvro
+        | Variant::RustStreamNoop
+        | Variant::RustStreamAvro
+        | Variant::ConfluentJsNoop
+        | Variant::ConfluentJsAvro => {
+            // The peers printing the common JSON line: the same run, check and note.
+            let decode = matches!(
+                v,
+                Variant::FranzAvro
+                    | Variant::SpringAvro
+                    | Variant::RustStreamAvro
+                    | Variant::ConfluentJsAvro
+            );
+            let r = match v {
+                Variant::FranzNoop | Variant::FranzAvro => {
+                    peer(t, &group, decode, |r| other_stacks::run(Stack::Franz, r)).await?
+                }
+                Variant::SpringNoop | Variant::SpringAvro => {
+                    peer(t, &group, decode, |r| other_stacks::run(Stack::Spring, r)).await?
+                }
+                Variant::RustStreamNoop | Variant::RustStreamAvro => {
+                    peer(t, &group, decode, peers::run_ruststream).await?
+                }
+                _ => peer(t, &group, decode, peers::run_confluent_js).await?,
             };
-            let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
-            let (url, count) = (t.registry_url.clone(), t.expected);
-            let r = tokio::task::spawn_blocking(move || {
-                other_stacks::run(
-                    stack,
-                    &StackRun {
-                        bootstrap: &bootstrap,
-                        topic: &topic,
-                        group: &g,
-                        count,
-                        registry: decode.then_some(url.as_str()),
-                    },
-                )
-            })
-            .await??;
-            check_checksum(v, label, decode, r.checksum, count, watched_sum)?;
-            extra = format!("  (join {} ms excluded)", r.join.as_millis());
-            r.measurement
-        }
-        Variant::RustStreamNoop | Variant::RustStreamAvro => {
-            let decode = v == Variant::RustStreamAvro;
-            let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
-            let (url, count, tuning) = (t.registry_url.clone(), t.expected, t.tuning);
-            let r = tokio::task::spawn_blocking(move || {
-                peers::run_ruststream(&RustStreamRun {
-                    bootstrap: &bootstrap,
-                    topic: &topic,
-                    group: &g,
-                    count,
-                    registry: decode.then_some(url.as_str()),
-                    tuning,
-                })
-            })
-            .await??;
-            check_checksum(v, label, decode, r.checksum, count, watched_sum)?;
+            check_checksum(v, label, decode, r.checksum, t.expected, watched_sum)?;
             extra = format!("  (join {} ms excluded)", r.join.as_millis());
             r.measurement
         }
@@ -283,25 +291,6 @@ async fn run_variant(
             })
             .await??;
             check_checksum(v, label, decode, r.checksum, count, watched_sum)?;
-            r.measurement
-        }
-        Variant::ConfluentJsNoop | Variant::ConfluentJsAvro => {
-            let decode = v == Variant::ConfluentJsAvro;
-            let (bootstrap, topic, g) = (t.bootstrap.clone(), t.topic.clone(), group.clone());
-            let (url, count, tuning) = (t.registry_url.clone(), t.expected, t.tuning);
-            let r = tokio::task::spawn_blocking(move || {
-                peers::run_confluent_js(&ConfluentJsRun {
-                    bootstrap: &bootstrap,
-                    topic: &topic,
-                    group: &g,
-                    count,
-                    registry: decode.then_some(url.as_str()),
-                    tuning,
-                })
-            })
-            .await??;
-            check_checksum(v, label, decode, r.checksum, count, watched_sum)?;
-            extra = format!("  (join {} ms excluded)", r.join.as_millis());
             r.measurement
         }
         Variant::Java => {
