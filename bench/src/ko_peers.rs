@@ -102,22 +102,7 @@ fn pc_out() -> PathBuf {
 /// Builds the Parallel Consumer peer (`bench/parallel-consumer-peer/build.sh`: Maven, or
 /// nothing when it is up to date). Blocking.
 pub(crate) fn build_parallel_consumer() -> Result<(), BoxError> {
-    let script = pc_dir().join("build.sh");
-    let status = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()
-        .map_err(|e| format!("starting {}: {e}", script.display()))?;
-    if !status.success() {
-        return Err(format!(
-            "building the Parallel Consumer peer ({}) failed with {status} (its output is above)",
-            script.display()
-        )
-        .into());
-    }
-    Ok(())
+    crate::peers::run_build_script(&pc_dir().join("build.sh"), "the Parallel Consumer peer")
 }
 
 /// The JVM: `$JAVA_HOME/bin/java`, else `java` on the path.

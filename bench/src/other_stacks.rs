@@ -13,7 +13,7 @@
 //! artifacts from their registries.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::BoxError;
 use crate::peers::{self, PeerReport, PeerRun, repo_dir};
@@ -46,22 +46,7 @@ impl Stack {
 /// Builds the peer with its `build.sh` (blocking).
 pub(crate) fn build(stack: Stack) -> Result<(), BoxError> {
     let script = repo_dir().join("bench").join(stack.dir()).join("build.sh");
-    let status = Command::new("bash")
-        .arg(&script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()
-        .map_err(|e| format!("starting {}: {e}", script.display()))?;
-    if !status.success() {
-        return Err(format!(
-            "building {} ({}) failed with {status} (its output is above)",
-            stack.who(),
-            script.display()
-        )
-        .into());
-    }
-    Ok(())
+    peers::run_build_script(&script, stack.who())
 }
 
 /// The peers' library versions as their build files pin them: franz-go and hamba/avro from

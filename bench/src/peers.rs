@@ -37,6 +37,26 @@ pub(crate) fn repo_dir() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// Runs a peer's `build.sh` (blocking; its output goes to stderr): a no-op when the peer is
+/// up to date. `who` names the peer in the error.
+pub(crate) fn run_build_script(script: &Path, who: &str) -> Result<(), BoxError> {
+    let status = Command::new("bash")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| format!("starting {}: {e}", script.display()))?;
+    if !status.success() {
+        return Err(format!(
+            "building {who} ({}) failed with {status} (its output is above)",
+            script.display()
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// The kafkajs benchmark script.
 pub(crate) fn node_script() -> PathBuf {
     repo_dir().join("tests/interop/node/bench_consume.js")

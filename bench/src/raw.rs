@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Message as _;
 
@@ -21,6 +22,21 @@ use crate::kafka::base_config;
 use crate::lecture::{self, LectureProgress};
 use crate::measure::{Measurement, STALL_TIMEOUT};
 
+/// The raw loops' consumer: a fresh group from the earliest offset, no commits, no EOF
+/// events, plus `tuning`.
+fn consumer_config(bootstrap: &str, group: &str, tuning: &[(&str, &str)]) -> ClientConfig {
+    let mut config = base_config(bootstrap);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false");
+    for (k, v) in tuning {
+        config.set(*k, *v);
+    }
+    config
+}
+
 /// Reads the whole topic with a fresh group (`group`), without committing, summing payload
 /// lengths so the loop has to look at every record; `tuning` is added to the consumer's
 /// settings. Blocking: run it on a blocking thread.
@@ -34,15 +50,7 @@ pub(crate) fn run(
     expected: u64,
     tuning: &[(&str, &str)],
 ) -> Result<Measurement, BoxError> {
-    let mut config = base_config(bootstrap);
-    config
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false");
-    for (k, v) in tuning {
-        config.set(*k, *v);
-    }
+    let config = consumer_config(bootstrap, group, tuning);
     let consumer: BaseConsumer = config.create()?;
     consumer.subscribe(&[topic])?;
 
@@ -130,15 +138,7 @@ pub(crate) fn run_split(
     tuning: &[(&str, &str)],
     work: Work,
 ) -> Result<Measurement, BoxError> {
-    let mut config = base_config(bootstrap);
-    config
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false");
-    for (k, v) in tuning {
-        config.set(*k, *v);
-    }
+    let config = consumer_config(bootstrap, group, tuning);
     let consumer: Arc<BaseConsumer> = Arc::new(config.create()?);
     consumer.subscribe(&[topic])?;
     let mut queues = Vec::new();
